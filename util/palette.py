@@ -1,0 +1,159 @@
+"""Class colours: which colour paints which source, and colour <-> class decoding.
+
+A palette is a JSON list of ``{"name", "scientific_name", "rgb"}`` objects (an
+optional ``"community"`` names the community a species belongs to). Two ship
+with the software under ``util/palettes/``: ``species`` (the eight bird species)
+and ``community`` (bird / insect / human). Black is "no source".
+
+A *class map* is an integer array the size of a tile: 0 is background, ``k``
+(1-based) is the palette's k-th class.
+
+Our own choices: the colours themselves (the published method does not list
+its palette) and the decoding tolerance, a Euclidean RGB distance of 40 — half
+the smallest distance between two palette colours is 64, so a pixel is never
+ambiguous, while the smudged colours of a JPEG or a resized image are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UserError
+
+PALETTE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "palettes")
+BUILTIN_PALETTES = ("species", "community")
+BACKGROUND_RGB = (0, 0, 0)
+DEFAULT_TOLERANCE = 40.0
+
+
+def slugify(name: str) -> str:
+    """'Alström's Warbler' -> 'alstroms-warbler': a class name usable in file names."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = ascii_name.replace("'", "")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class SourceClass:
+    name: str
+    scientific_name: str
+    rgb: tuple[int, int, int]
+    community: str | None = None
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.name)
+
+    @property
+    def display_name(self) -> str:
+        """'Lesser Cuckoo (Cuculus poliocephalus)', as the tables head their columns."""
+        return f"{self.name} ({self.scientific_name})" if self.scientific_name else self.name
+
+
+@dataclass(frozen=True)
+class Palette:
+    """An ordered set of classes; class ``k`` (1-based) is ``classes[k - 1]``."""
+
+    name: str
+    classes: tuple[SourceClass, ...]
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    @property
+    def slugs(self) -> list[str]:
+        return [c.slug for c in self.classes]
+
+    @property
+    def colors(self) -> np.ndarray:
+        """(K + 1, 3) uint8: black first (class 0), then each class's colour."""
+        return np.array([BACKGROUND_RGB] + [c.rgb for c in self.classes], dtype=np.uint8)
+
+    def index(self, label: str) -> int:
+        """1-based class index of a name, scientific name or slug (case-insensitive); 0 if unknown."""
+        key = slugify(label)
+        for k, c in enumerate(self.classes, start=1):
+            if key in (c.slug, slugify(c.scientific_name)):
+                return k
+        return 0
+
+    def encode(self, class_map: np.ndarray) -> np.ndarray:
+        """Class map (H, W) ints -> RGB label image (H, W, 3) uint8."""
+        return self.colors[np.asarray(class_map)]
+
+    def decode(self, rgb: np.ndarray, path: str = "<label>", tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
+        """RGB label image -> class map (uint8), by nearest palette colour (black included).
+
+        A pixel farther than ``tolerance`` from every colour is a UserError naming
+        ``path``, the colour and where it first occurs.
+        """
+        rgb = np.asarray(rgb)
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise UserError(f"{path}: a label image must be RGB, got an array of shape {rgb.shape}")
+        packed = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) | rgb[..., 2]
+        unique, inverse = np.unique(packed.ravel(), return_inverse=True)
+        unique_rgb = np.stack([(unique >> 16) & 255, (unique >> 8) & 255, unique & 255], axis=1).astype(np.float32)
+        dist = np.linalg.norm(unique_rgb[:, None, :] - self.colors[None, :, :].astype(np.float32), axis=2)
+        nearest = dist.argmin(axis=1)
+        too_far = dist[np.arange(len(unique)), nearest] > tolerance
+        if too_far.any():
+            bad = tuple(int(v) for v in unique_rgb[np.argmax(too_far)])
+            where = np.argwhere(packed == unique[np.argmax(too_far)])[0]
+            raise UserError(
+                f"{path}: colour {bad} at row {where[0]}, column {where[1]} is not in the "
+                f"'{self.name}' palette (nearest is farther than {tolerance:g}); "
+                f"label images must be lossless PNGs at the spectrogram's size")
+        return nearest[inverse].reshape(packed.shape).astype(np.uint8)
+
+    def community_palette_map(self, community: "Palette") -> np.ndarray:
+        """Look-up array mapping this palette's class indices to ``community``'s (0 stays 0)."""
+        table = np.zeros(len(self) + 1, dtype=np.uint8)
+        for k, c in enumerate(self.classes, start=1):
+            table[k] = community.index(c.community) if c.community else 0
+        return table
+
+
+def load_palette(name_or_path: str) -> Palette:
+    """'species', 'community' or the path of a palette JSON file -> Palette."""
+    path = os.path.join(PALETTE_DIR, f"{name_or_path}.json") if name_or_path in BUILTIN_PALETTES else name_or_path
+    try:
+        with open(path, encoding="utf-8") as handle:
+            entries = json.load(handle)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such palette (use species, community or a JSON file)") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: not a readable palette JSON ({exc})") from None
+    return Palette(os.path.splitext(os.path.basename(path))[0], _parse_entries(entries, path))
+
+
+def _parse_entries(entries, path: str) -> tuple[SourceClass, ...]:
+    if not isinstance(entries, list) or not entries:
+        raise UserError(f"{path}: a palette is a non-empty JSON list of {{name, scientific_name, rgb}}")
+    classes = []
+    for i, entry in enumerate(entries):
+        try:
+            rgb = tuple(int(v) for v in entry["rgb"])
+            cls = SourceClass(str(entry["name"]), str(entry.get("scientific_name", "")), rgb, entry.get("community"))
+        except (KeyError, TypeError, ValueError):
+            raise UserError(f"{path}: entry {i} needs a 'name' and an 'rgb' of three integers") from None
+        if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb) or rgb == BACKGROUND_RGB:
+            raise UserError(f"{path}: entry {i} ({cls.name}): rgb must be three values 0..255, not black")
+        classes.append(cls)
+    colors = np.array([BACKGROUND_RGB] + [c.rgb for c in classes], float)
+    gaps = np.linalg.norm(colors[:, None] - colors[None], axis=2) + np.eye(len(colors)) * 1e9
+    if gaps.min() <= 2 * DEFAULT_TOLERANCE:
+        raise UserError(f"{path}: two colours (black included) are closer than {2 * DEFAULT_TOLERANCE:g}; "
+                        f"labels could not be decoded unambiguously")
+    if len({c.slug for c in classes}) != len(classes):
+        raise UserError(f"{path}: two classes share a name")
+    return tuple(classes)

@@ -1,0 +1,287 @@
+"""Calibrated spectrogram images: dB <-> 8-bit grey, PNG tiles that carry their own metadata.
+
+One pixel is one STFT bin: row ``r`` of a tile of height ``H`` is frequency bin
+``H - 1 - r`` (low frequency at the bottom), column ``c`` is frame
+``start_frame + c``. Images are never resized.
+
+Our own choices (the published method does not state them), each a flag of job01:
+sample rate 22 050 Hz, Hann window, n_fft 512, hop 256, 256 rows (the Nyquist
+bin is dropped), tiles 256 frames wide, dB relative to full scale clipped to
+[-100, 0] and mapped linearly to grey 0..255.
+
+dB re full scale: a sine of amplitude 1 (full scale) reads 0 dB in the bin at
+its frequency, because the magnitude is divided by ``sum(window) / 2``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from . import __version__
+from .audio import (DEFAULT_BLOCK_S, StreamingSTFT, audio_info, get_window, iter_blocks,
+                    n_frames_for, resampled_length)
+from .errors import UserError
+
+PNG_TEXT_KEY = "spectrogram"
+PNG_COMPRESS_LEVEL = 1  # zlib level 1: files ~10 % larger than level 6, several times faster
+MIN_MAGNITUDE = 1e-12
+
+
+@dataclass(frozen=True)
+class SpecParams:
+    """Everything that decides what a spectrogram pixel means. The one home of these defaults."""
+
+    sr: int = 22050             # working sample rate, Hz
+    n_fft: int = 512            # FFT length, samples
+    hop_length: int = 256       # samples between frames
+    window: str = "hann"        # scipy window name (periodic)
+    db_floor: float = -100.0    # dB re full scale mapped to grey 0
+    db_ceil: float = 0.0        # dB re full scale mapped to grey 255
+    tile_frames: int = 256      # tile width, frames
+    center: bool = field(default=True, init=False)  # frames are centred; not a choice
+
+    @property
+    def n_rows(self) -> int:
+        """Image height: STFT bins 0 .. n_fft/2 - 1 (Nyquist dropped)."""
+        return self.n_fft // 2
+
+    @property
+    def tile_s(self) -> float:
+        return self.tile_frames * self.hop_length / self.sr
+
+    def check(self) -> "SpecParams":
+        """Raise UserError for parameters that cannot make a spectrogram."""
+        if self.sr <= 0 or self.n_fft < 16 or self.hop_length <= 0 or self.tile_frames <= 0:
+            raise UserError(f"spectrogram parameters out of range: {self}")
+        if self.hop_length > self.n_fft:
+            raise UserError(f"--hop_length {self.hop_length} is larger than --n_fft {self.n_fft}")
+        if self.db_ceil <= self.db_floor:
+            raise UserError(f"--db_ceil {self.db_ceil} must be above --db_floor {self.db_floor}")
+        get_window(self.window, self.n_fft)
+        return self
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> "SpecParams":
+        return cls(sr=meta["sr"], n_fft=meta["n_fft"], hop_length=meta["hop_length"],
+                   window=meta["window"], db_floor=meta["db_floor"], db_ceil=meta["db_ceil"],
+                   tile_frames=meta.get("tile_frames", 256))
+
+
+def full_scale_reference(n_fft: int, window: str) -> float:
+    """STFT magnitude of a full-scale sine at its own bin: sum(window) / 2."""
+    return float(get_window(window, n_fft).sum() / 2.0)
+
+
+def magnitude_to_db(magnitude: np.ndarray, params: SpecParams) -> np.ndarray:
+    """STFT magnitude -> dB relative to full scale (float32, not clipped)."""
+    ref = full_scale_reference(params.n_fft, params.window)
+    return (20.0 * np.log10(np.maximum(magnitude / ref, MIN_MAGNITUDE))).astype(np.float32)
+
+
+def db_to_pixels(db: np.ndarray, db_floor: float, db_ceil: float) -> np.ndarray:
+    """dB -> uint8 grey: db_floor and below is 0, db_ceil and above is 255, linear between."""
+    scaled = (np.asarray(db, np.float32) - db_floor) * (255.0 / (db_ceil - db_floor))
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def pixels_to_db(pixels: np.ndarray, db_floor: float, db_ceil: float) -> np.ndarray:
+    """uint8 grey -> dB (float32); the inverse of :func:`db_to_pixels` to within one grey step."""
+    return (db_floor + np.asarray(pixels, np.float32) * ((db_ceil - db_floor) / 255.0)).astype(np.float32)
+
+
+def spectrum_to_image_db(spectrum: np.ndarray, params: SpecParams) -> np.ndarray:
+    """Complex STFT (bins, frames) -> dB image (n_rows, frames), low frequency at the bottom."""
+    return magnitude_to_db(np.abs(spectrum[: params.n_rows]), params)[::-1]
+
+
+def image_rows_to_bins(image: np.ndarray) -> np.ndarray:
+    """Image (rows, frames), low frequency at the bottom -> array indexed by bin (bins, frames)."""
+    return np.asarray(image)[::-1]
+
+
+def row_freq_hz(n_rows: int, sr: int, n_fft: int) -> np.ndarray:
+    """Centre frequency in Hz of each image row, top row first."""
+    return (n_rows - 1 - np.arange(n_rows)) * sr / n_fft
+
+
+def freq_to_row(freq_hz: float, n_rows: int, sr: int, n_fft: int) -> int:
+    """Image row of the bin nearest ``freq_hz`` (clipped to the image)."""
+    bin_index = int(round(freq_hz * n_fft / sr))
+    return int(np.clip(n_rows - 1 - bin_index, 0, n_rows - 1))
+
+
+# --------------------------------------------------------------------------- PNG with metadata
+
+def tile_metadata(params: SpecParams, *, source: str, orig_sr: int, channel: int | None,
+                  start_frame: int, n_valid_frames: int, tile_index: int, n_tiles: int,
+                  db_offset: float = 0.0) -> dict:
+    """The JSON stored in every tile's ``spectrogram`` text chunk."""
+    meta = asdict(params)
+    meta.update(
+        orig_sr=int(orig_sr), source=source, channel=channel, start_frame=int(start_frame),
+        start_s=start_frame * params.hop_length / params.sr, n_valid_frames=int(n_valid_frames),
+        tile_index=int(tile_index), n_tiles=int(n_tiles), db_offset=float(db_offset),
+        version=__version__,
+    )
+    return meta
+
+
+def write_png(path: str, pixels: np.ndarray, meta: dict | None = None) -> None:
+    """Write a grey (H, W) or RGB (H, W, 3) uint8 image atomically, with metadata if given."""
+    info = PngImagePlugin.PngInfo()
+    if meta is not None:
+        info.add_text(PNG_TEXT_KEY, json.dumps(meta, sort_keys=True))
+    head, tail = os.path.split(path)
+    if head:
+        os.makedirs(head, exist_ok=True)
+    tmp = os.path.join(head, f".{tail}.part{os.getpid()}")
+    Image.fromarray(np.ascontiguousarray(pixels)).save(
+        tmp, format="PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
+    os.replace(tmp, path)
+
+
+def read_png(path: str) -> tuple[np.ndarray, dict | None]:
+    """Read a PNG as uint8 array (grey 2-D or RGB 3-D) and its metadata (None if absent)."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            text = img.info.get(PNG_TEXT_KEY)
+            mode = img.mode
+            array = np.asarray(img.convert("L" if mode in ("L", "I", "I;16", "1") else "RGB"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable image ({' '.join(str(exc).split())})") from None
+    meta = None
+    if text is not None:
+        try:
+            meta = json.loads(text)
+        except json.JSONDecodeError:
+            raise UserError(f"{path}: the '{PNG_TEXT_KEY}' metadata is not valid JSON") from None
+    return array, meta
+
+
+def read_spectrogram_png(path: str) -> tuple[np.ndarray, dict]:
+    """Read a spectrogram tile: (dB array (rows, frames) float32, metadata).
+
+    The dB values are calibrated (re full scale) even when the file was written
+    with per-file normalisation. A PNG without metadata is a UserError.
+    """
+    pixels, meta = read_png(path)
+    if meta is None:
+        raise UserError(f"{path}: no '{PNG_TEXT_KEY}' metadata; make spectrograms with job01_wav_to_spec.py")
+    if pixels.ndim == 3:  # an A|B pair or an RGB copy: grey is replicated, take one channel
+        pixels = pixels[..., 0]
+    db = pixels_to_db(pixels, meta["db_floor"], meta["db_ceil"]) - meta.get("db_offset", 0.0)
+    return db, meta
+
+
+def spectrogram_pixels(db: np.ndarray, meta: dict) -> np.ndarray:
+    """Calibrated dB -> the grey pixels this tile's metadata prescribes."""
+    return db_to_pixels(db + meta.get("db_offset", 0.0), meta["db_floor"], meta["db_ceil"])
+
+
+# --------------------------------------------------------------------------- audio -> tiles
+
+@dataclass
+class Tile:
+    """One spectrogram tile: grey pixels (rows, tile_frames) and its metadata."""
+
+    pixels: np.ndarray
+    meta: dict
+
+
+def count_tiles(n_frames: int, tile_frames: int) -> int:
+    return max(1, -(-n_frames // tile_frames))
+
+
+def iter_db_columns(path: str, params: SpecParams, channel: int | None = None,
+                    block_s: float = DEFAULT_BLOCK_S) -> Iterator[np.ndarray]:
+    """Stream a recording as dB image columns: arrays (n_rows, frames), low frequency at the bottom."""
+    engine = StreamingSTFT(params.n_fft, params.hop_length, params.window)
+    for block in iter_blocks(path, params.sr, channel, block_s):
+        frames = engine.push(block)
+        if frames.shape[1]:
+            yield spectrum_to_image_db(frames, params)
+    frames = engine.finish()
+    if frames.shape[1]:
+        yield spectrum_to_image_db(frames, params)
+
+
+def file_peak_db(path: str, params: SpecParams, channel: int | None = None) -> float:
+    """Loudest bin of a whole recording in dB re full scale (a first pass for --normalize)."""
+    return max(float(cols.max()) for cols in iter_db_columns(path, params, channel))
+
+
+def iter_tiles(path: str, params: SpecParams, channel: int | None = None, normalize: bool = False,
+               source: str | None = None, block_s: float = DEFAULT_BLOCK_S) -> Iterator[Tile]:
+    """Stream a recording as spectrogram tiles; the last tile is padded with the floor (grey 0).
+
+    With ``normalize`` the file's loudest bin is mapped to ``db_ceil`` (two passes over the
+    file); the shift is stored as ``db_offset`` so :func:`read_spectrogram_png` still returns
+    calibrated dB.
+    """
+    info = audio_info(path)
+    n_frames = n_frames_for(resampled_length(info.n_samples, info.orig_sr, params.sr), params.hop_length)
+    n_tiles = count_tiles(n_frames, params.tile_frames)
+    db_offset = params.db_ceil - file_peak_db(path, params, channel) if normalize else 0.0
+    source = source if source is not None else os.path.basename(path)
+    pending = np.zeros((params.n_rows, 0), np.uint8)
+    tile_index = 0
+    for columns in iter_db_columns(path, params, channel, block_s):
+        pending = np.concatenate([pending, db_to_pixels(columns + db_offset, params.db_floor, params.db_ceil)], axis=1)
+        while pending.shape[1] >= params.tile_frames:
+            yield _make_tile(pending[:, :params.tile_frames], params.tile_frames, tile_index, n_tiles,
+                             params, source, info.orig_sr, channel, db_offset)
+            pending = pending[:, params.tile_frames:]
+            tile_index += 1
+    if pending.shape[1] or tile_index == 0:
+        yield _make_tile(pending, pending.shape[1], tile_index, n_tiles, params, source,
+                         info.orig_sr, channel, db_offset)
+
+
+def _make_tile(pixels: np.ndarray, n_valid: int, tile_index: int, n_tiles: int, params: SpecParams,
+               source: str, orig_sr: int, channel: int | None, db_offset: float) -> Tile:
+    padded = np.zeros((params.n_rows, params.tile_frames), np.uint8)
+    padded[:, :n_valid] = pixels[:, :n_valid]
+    meta = tile_metadata(params, source=source, orig_sr=orig_sr, channel=channel,
+                         start_frame=tile_index * params.tile_frames, n_valid_frames=n_valid,
+                         tile_index=tile_index, n_tiles=n_tiles, db_offset=db_offset)
+    return Tile(padded, meta)
+
+
+def tile_name(stem: str, tile_index: int) -> str:
+    """File name of tile ``tile_index`` of a recording: ``<stem>_<k:04d>.png``."""
+    return f"{stem}_{tile_index:04d}.png"
+
+
+def expected_tile_count(path: str, params: SpecParams) -> int:
+    info = audio_info(path)
+    n_frames = n_frames_for(resampled_length(info.n_samples, info.orig_sr, params.sr), params.hop_length)
+    return count_tiles(n_frames, params.tile_frames)
+
+
+def convert_file(path: str, out_dir: str, params: SpecParams, channel: int | None = None,
+                 normalize: bool = False, overwrite: bool = False, stem: str | None = None) -> list[str]:
+    """Audio file -> PNG tiles ``<out_dir>/<stem>_<k:04d>.png``; returns the paths written.
+
+    A file whose tiles all exist already is skipped (returns []) unless ``overwrite``.
+    """
+    stem = stem or os.path.splitext(os.path.basename(path))[0]
+    n_tiles = expected_tile_count(path, params)
+    targets = [os.path.join(out_dir, tile_name(stem, k)) for k in range(n_tiles)]
+    if not overwrite and all(os.path.exists(t) for t in targets):
+        return []
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for tile in iter_tiles(path, params, channel, normalize):
+        target = os.path.join(out_dir, tile_name(stem, tile.meta["tile_index"]))
+        write_png(target, tile.pixels, tile.meta)
+        written.append(target)
+    return written
