@@ -170,6 +170,19 @@ def stft(y: np.ndarray, n_fft: int = 512, hop_length: int = 256, window: str = "
                                get_window(window, n_fft))
 
 
+def stft_frames(y: np.ndarray, first_frame: int, n_frames: int, n_fft: int = 512, hop_length: int = 256,
+                window: str = "hann") -> np.ndarray:
+    """Frames ``first_frame .. first_frame + n_frames - 1`` of :func:`stft` of ``y`` (zeros beyond its ends)."""
+    pad = n_fft // 2
+    start = first_frame * hop_length - pad
+    stop = start + (n_frames - 1) * hop_length + n_fft
+    segment = np.zeros(stop - start, np.float32)
+    lo, hi = max(start, 0), min(stop, len(y))
+    if hi > lo:
+        segment[lo - start:hi - start] = y[lo:hi]
+    return _frames_to_spectrum(segment, n_frames, n_fft, hop_length, get_window(window, n_fft))
+
+
 def istft(spectrum: np.ndarray, n_fft: int = 512, hop_length: int = 256, window: str = "hann",
           length: int | None = None) -> np.ndarray:
     """Inverse of :func:`stft`. A spectrum with ``n_fft // 2`` rows (Nyquist dropped) gets a zero Nyquist row."""

@@ -176,7 +176,9 @@ def read_spectrogram_png(path: str) -> tuple[np.ndarray, dict]:
     pixels, meta = read_png(path)
     if meta is None:
         raise UserError(f"{path}: no '{PNG_TEXT_KEY}' metadata; make spectrograms with job01_wav_to_spec.py")
-    if pixels.ndim == 3:  # an A|B pair or an RGB copy: grey is replicated, take one channel
+    if pixels.ndim == 3:  # an RGB copy or an A|B pair: A's grey is replicated, take one channel
+        if pixels.shape[1] == 2 * meta.get("tile_frames", -1):
+            pixels = pixels[:, : pixels.shape[1] // 2]
         pixels = pixels[..., 0]
     db = pixels_to_db(pixels, meta["db_floor"], meta["db_ceil"]) - meta.get("db_offset", 0.0)
     return db, meta
@@ -231,7 +233,7 @@ def iter_tiles(path: str, params: SpecParams, channel: int | None = None, normal
     n_frames = n_frames_for(resampled_length(info.n_samples, info.orig_sr, params.sr), params.hop_length)
     n_tiles = count_tiles(n_frames, params.tile_frames)
     db_offset = params.db_ceil - file_peak_db(path, params, channel) if normalize else 0.0
-    source = source if source is not None else os.path.basename(path)
+    source = source if source is not None else path
     pending = np.zeros((params.n_rows, 0), np.uint8)
     tile_index = 0
     for columns in iter_db_columns(path, params, channel, block_s):
@@ -279,9 +281,14 @@ def convert_file(path: str, out_dir: str, params: SpecParams, channel: int | Non
     if not overwrite and all(os.path.exists(t) for t in targets):
         return []
     os.makedirs(out_dir, exist_ok=True)
-    written = []
-    for tile in iter_tiles(path, params, channel, normalize):
-        target = os.path.join(out_dir, tile_name(stem, tile.meta["tile_index"]))
-        write_png(target, tile.pixels, tile.meta)
-        written.append(target)
+    written: list[str] = []
+    try:
+        for tile in iter_tiles(path, params, channel, normalize):
+            target = os.path.join(out_dir, tile_name(stem, tile.meta["tile_index"]))
+            write_png(target, tile.pixels, tile.meta)
+            written.append(target)
+    except BaseException:  # a file that fails half-way leaves none of its tiles behind
+        for target in written:
+            os.remove(target)
+        raise
     return written

@@ -1,0 +1,186 @@
+import math
+
+import numpy as np
+import pytest
+
+from util.metrics import (ALEXNET_WEIGHTS_NAME, LpipsScorer, PixelCounts, audio_mse, si_sdr,
+                          si_sdr_improvement, spectrogram_mse, ssim_rgb)
+
+
+# --------------------------------------------------------------------------- pixel F1
+
+def test_f1_of_a_hand_counted_2x2_example():
+    # class 1: TP at (0,0); FP at (0,1) (true background); FN at (1,0) (predicted 2)
+    # class 2: FP at (1,0) (true 1); TP at (1,1)
+    true = np.array([[1, 0], [1, 2]], np.uint8)
+    pred = np.array([[1, 1], [2, 2]], np.uint8)
+    counts = PixelCounts(2)
+    counts.update(pred, true)
+    np.testing.assert_array_equal(counts.tp, [1, 1])
+    np.testing.assert_array_equal(counts.fp, [1, 1])
+    np.testing.assert_array_equal(counts.fn, [1, 0])
+    np.testing.assert_allclose(counts.precision_per_class(), [0.5, 0.5])
+    np.testing.assert_allclose(counts.recall_per_class(), [0.5, 1.0])
+    np.testing.assert_allclose(counts.f1_per_class(), [0.5, 2 / 3])
+    assert counts.mean_f1() == pytest.approx((0.5 + 2 / 3) / 2)
+
+
+def test_background_agreement_is_not_a_class_and_earns_nothing():
+    true = np.zeros((50, 50), np.uint8)
+    pred = np.zeros((50, 50), np.uint8)
+    true[0, 0] = 1  # one call pixel, missed; 2499 agreeing background pixels
+    counts = PixelCounts(1)
+    counts.update(pred, true)
+    assert counts.f1_per_class()[0] == 0.0
+    assert counts.mean_f1() == 0.0
+
+
+def test_f1_sums_pixels_over_images_rather_than_averaging_per_image():
+    counts = PixelCounts(1)
+    big_true = np.ones((10, 10), np.uint8)          # 100 pixels, all found
+    counts.update(big_true, big_true)
+    small_true = np.ones((1, 2), np.uint8)          # 2 pixels, all missed
+    counts.update(np.zeros_like(small_true), small_true)
+    # pooled: TP 100, FN 2 -> F1 = 200 / 202; a per-image mean would give (1 + 0) / 2
+    assert counts.f1_per_class()[0] == pytest.approx(200 / 202)
+
+
+def test_class_absent_from_truth_and_prediction_is_nan_and_left_out_of_the_mean():
+    counts = PixelCounts(3)
+    true = np.array([[1, 1, 0]], np.uint8)
+    pred = np.array([[1, 3, 0]], np.uint8)  # class 2 absent everywhere, class 3 a false alarm
+    counts.update(pred, true)
+    f1 = counts.f1_per_class()
+    assert f1[0] == pytest.approx(2 / 3)
+    assert math.isnan(f1[1])
+    assert f1[2] == 0.0
+    assert counts.mean_f1() == pytest.approx((2 / 3 + 0.0) / 2)
+
+
+def test_empty_counts_give_nan_mean_without_warning():
+    with np.errstate(all="raise"):
+        assert math.isnan(PixelCounts(2).mean_f1())
+
+
+def test_class_index_beyond_palette_is_refused():
+    with pytest.raises(ValueError):
+        PixelCounts(2).update(np.full((2, 2), 3, np.uint8), np.zeros((2, 2), np.uint8))
+
+
+# --------------------------------------------------------------------------- MSE and SI-SDR
+
+def test_spectrogram_mse_floor_against_ceiling_is_one():
+    floor = np.full((4, 4), -100.0)
+    ceil = np.zeros((4, 4))
+    assert spectrogram_mse(floor, ceil, -100.0, 0.0) == pytest.approx(1.0)
+
+
+def test_spectrogram_mse_clips_to_the_image_range_and_scales():
+    below = np.full((3, 3), -140.0)  # below the floor counts as the floor
+    half = np.full((3, 3), -50.0)
+    assert spectrogram_mse(below, half, -100.0, 0.0) == pytest.approx(0.25)
+
+
+def test_audio_mse_on_the_waveform():
+    assert audio_mse(np.array([0.0, 0.5, -0.5]), np.array([0.0, 0.0, 0.5])) == pytest.approx((0.25 + 1.0) / 3)
+
+
+def _orthogonal_noise(reference, rng, snr_db):
+    noise = rng.standard_normal(reference.size)
+    noise -= noise.mean()
+    noise -= (noise @ reference) / (reference @ reference) * reference
+    return noise * np.sqrt((reference @ reference) / (noise @ noise) / 10 ** (snr_db / 10))
+
+
+def test_si_sdr_of_a_scaled_copy_is_very_high():
+    reference = np.random.default_rng(0).standard_normal(8000)
+    assert si_sdr(0.3 * reference + 0.0, reference) > 60.0
+    assert math.isfinite(si_sdr(reference, reference))
+
+
+def test_si_sdr_of_reference_plus_noise_equals_the_snr():
+    rng = np.random.default_rng(1)
+    reference = rng.standard_normal(16000)
+    reference -= reference.mean()
+    assert si_sdr(reference + _orthogonal_noise(reference, rng, 10.0), reference) == pytest.approx(10.0, abs=1e-6)
+    # independent (not orthogonalised) noise: close to the SNR
+    noise = rng.standard_normal(16000) * 10 ** (-5 / 20)
+    assert si_sdr(reference + noise, reference) == pytest.approx(5.0, abs=0.3)
+
+
+def test_si_sdr_ignores_a_dc_offset_and_gain():
+    rng = np.random.default_rng(2)
+    reference = rng.standard_normal(4000)
+    estimate = reference + _orthogonal_noise(reference - reference.mean(), rng, 3.0)
+    assert si_sdr(5.0 * estimate + 2.0, reference) == pytest.approx(si_sdr(estimate, reference), abs=1e-9)
+
+
+def test_si_sdr_of_silent_reference_is_nan():
+    assert math.isnan(si_sdr(np.ones(100), np.zeros(100)))
+
+
+def test_si_sdr_improvement_over_the_mixture():
+    rng = np.random.default_rng(3)
+    reference = rng.standard_normal(16000)
+    reference -= reference.mean()
+    noise = _orthogonal_noise(reference, rng, 0.0)
+    improvement = si_sdr_improvement(reference + 0.1 * noise, reference, reference + noise)
+    assert improvement == pytest.approx(20.0, abs=1e-6)
+
+
+# --------------------------------------------------------------------------- SSIM and LPIPS
+
+def _random_rgb(seed, shape=(64, 64, 3)):
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def test_ssim_of_identical_images_is_one_and_of_different_ones_lower():
+    a = _random_rgb(0)
+    assert ssim_rgb(a, a) == pytest.approx(1.0)
+    assert ssim_rgb(a, _random_rgb(1)) < 0.2
+
+
+@pytest.fixture(scope="module")
+def fake_alexnet_weights(tmp_path_factory):
+    torchvision = pytest.importorskip("torchvision")
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    state = torchvision.models.alexnet(weights=None).state_dict()
+    path = tmp_path_factory.mktemp("hub") / ALEXNET_WEIGHTS_NAME
+    torch.save(state, path)
+    return path, state
+
+
+def test_lpips_with_weights_file_scores_identical_as_zero_and_different_above(fake_alexnet_weights):
+    path, _ = fake_alexnet_weights
+    scorer = LpipsScorer(weights_path=str(path))
+    assert scorer.available, scorer.reason
+    a = _random_rgb(0)
+    assert scorer.score(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert scorer.score(a, _random_rgb(1)) > 0.0
+
+
+def test_lpips_trunk_holds_the_weights_from_the_file(fake_alexnet_weights):
+    path, state = fake_alexnet_weights
+    scorer = LpipsScorer(weights_path=str(path.parent))  # a folder holding the file works too
+    trunk = scorer._model.net.state_dict()
+    assert scorer.available
+    for name in ("slice1.0.weight", "slice3.6.bias", "slice5.10.weight"):
+        np.testing.assert_array_equal(trunk[name].numpy(), state["features." + name.split(".", 1)[1]].numpy())
+
+
+def test_lpips_without_weights_is_unavailable_and_says_how(tmp_path):
+    scorer = LpipsScorer(weights_path=str(tmp_path / ALEXNET_WEIGHTS_NAME))
+    assert not scorer.available
+    assert "--lpips_weights" in scorer.reason and ALEXNET_WEIGHTS_NAME in scorer.reason
+    assert "\n" not in scorer.reason
+    assert math.isnan(scorer.score(_random_rgb(0), _random_rgb(1)))
+
+
+def test_lpips_with_a_foreign_file_is_unavailable_not_a_crash(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / ALEXNET_WEIGHTS_NAME
+    torch.save({"conv.weight": torch.zeros(1)}, path)
+    scorer = LpipsScorer(weights_path=str(path))
+    assert not scorer.available
+    assert "features.0.weight" in scorer.reason and "--lpips_weights" in scorer.reason

@@ -1,0 +1,296 @@
+"""How good is a generated label, spectrogram or separated sound: pixel F1, MSE, SI-SDR, SSIM, LPIPS.
+
+Every function states its domain, because the same name means different
+numbers on different scales:
+
+- pixel F1 on *class maps* (uint8, 0 = background, k = 1-based palette class),
+  TP / FP / FN summed over all pixels of all images, background not a class;
+- spectrogram MSE on the *dB image scaled to [0, 1]* (``db_floor`` -> 0, ``db_ceil`` -> 1);
+- audio MSE on the *waveform* (full scale = 1.0), SI-SDR in *dB*;
+- SSIM and LPIPS on *RGB uint8 images* (the generated and the true B label images).
+
+Our own choices (the published method does not define them): F1's handling of
+classes absent from both prediction and truth (NaN, left out of the mean),
+SI-SDR's epsilon (a relative 1e-12, so a perfect estimate reads 120 dB, not inf),
+and LPIPS with the AlexNet trunk (``lpips`` v0.1, net='alex').
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+ALEXNET_WEIGHTS_NAME = "alexnet-owt-7be5be79.pth"
+ALEXNET_WEIGHTS_URL = f"https://download.pytorch.org/models/{ALEXNET_WEIGHTS_NAME}"
+SI_SDR_EPS = 1e-12  # relative to the estimate's energy: caps |SI-SDR| at 120 dB
+
+
+# --------------------------------------------------------------------------- pixel-wise F1
+
+class PixelCounts:
+    """Pixel-wise TP / FP / FN per class, summed over every image passed to :meth:`update`.
+
+    Classes are 1 .. ``n_classes``; the arrays returned are indexed ``k - 1``.
+    Background (0) is not a class: a background pixel predicted as class k is a
+    false positive of k, a class-k pixel predicted as background a false negative.
+    Counts are summed over images before any ratio is taken, so a small image
+    weighs as many pixels as it has (not one vote per image).
+
+    ``confusion[t, p]`` counts pixels of true class ``t`` predicted as ``p``
+    (0 included), for anyone who wants more than F1.
+    """
+
+    def __init__(self, n_classes: int):
+        if n_classes < 1:
+            raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+        self.n_classes = int(n_classes)
+        self.confusion = np.zeros((n_classes + 1, n_classes + 1), np.int64)
+
+    def update(self, pred_class_map: np.ndarray, true_class_map: np.ndarray) -> None:
+        """Add one image (or a batch: any shape, as long as both match) of class indices."""
+        pred = np.asarray(pred_class_map)
+        true = np.asarray(true_class_map)
+        if pred.shape != true.shape:
+            raise ValueError(f"predicted and true class maps differ in shape: {pred.shape} vs {true.shape}")
+        size = self.n_classes + 1
+        for name, values in (("predicted", pred), ("true", true)):
+            if values.size and (values.min() < 0 or values.max() >= size):
+                raise ValueError(f"{name} class map holds {values.max()}, outside 0..{self.n_classes}")
+        pairs = true.astype(np.int64).ravel() * size + pred.astype(np.int64).ravel()
+        self.confusion += np.bincount(pairs, minlength=size * size).reshape(size, size)
+
+    def merge(self, other: "PixelCounts") -> None:
+        """Add another accumulator's counts (e.g. from a parallel worker)."""
+        if other.n_classes != self.n_classes:
+            raise ValueError(f"cannot merge counts of {other.n_classes} classes into {self.n_classes}")
+        self.confusion += other.confusion
+
+    @property
+    def tp(self) -> np.ndarray:
+        return np.diag(self.confusion)[1:].copy()
+
+    @property
+    def fp(self) -> np.ndarray:
+        return self.confusion.sum(axis=0)[1:] - self.tp
+
+    @property
+    def fn(self) -> np.ndarray:
+        return self.confusion.sum(axis=1)[1:] - self.tp
+
+    def precision_per_class(self) -> np.ndarray:
+        """TP / (TP + FP) per class; NaN for a class never predicted."""
+        return _ratio(self.tp, self.tp + self.fp)
+
+    def recall_per_class(self) -> np.ndarray:
+        """TP / (TP + FN) per class; NaN for a class absent from the truth."""
+        return _ratio(self.tp, self.tp + self.fn)
+
+    def f1_per_class(self) -> np.ndarray:
+        """2·TP / (2·TP + FP + FN) per class, in [0, 1].
+
+        NaN for a class with no true and no predicted pixel (nothing to score);
+        0 for a class that is only predicted (false alarms) or only true (misses).
+        """
+        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+    def mean_f1(self) -> float:
+        """Mean of :meth:`f1_per_class` over the classes that occur (true or predicted); NaN if none do."""
+        return _nanmean(self.f1_per_class())
+
+    def mean_precision(self) -> float:
+        """Mean precision over the classes that were predicted; NaN if none were."""
+        return _nanmean(self.precision_per_class())
+
+    def mean_recall(self) -> float:
+        """Mean recall over the classes present in the truth; NaN if none are."""
+        return _nanmean(self.recall_per_class())
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    out = np.full(numerator.shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+# --------------------------------------------------------------------------- MSE and SI-SDR
+
+def spectrogram_mse(a_db: np.ndarray, b_db: np.ndarray, db_floor: float, db_ceil: float) -> float:
+    """MSE of two dB spectrograms on the scale [0, 1] (``db_floor`` -> 0, ``db_ceil`` -> 1).
+
+    Both are clipped to [db_floor, db_ceil] first, as the images are, so a level
+    below the floor counts as the floor. One image at the floor and the other at
+    the ceiling everywhere gives 1.0.
+    """
+    a = np.asarray(a_db, np.float64)
+    b = np.asarray(b_db, np.float64)
+    _same_shape(a, b, "spectrograms")
+    if db_ceil <= db_floor:
+        raise ValueError(f"db_ceil {db_ceil} must be above db_floor {db_floor}")
+    span = db_ceil - db_floor
+    a01 = (np.clip(a, db_floor, db_ceil) - db_floor) / span
+    b01 = (np.clip(b, db_floor, db_ceil) - db_floor) / span
+    return float(np.mean((a01 - b01) ** 2))
+
+
+def audio_mse(a: np.ndarray, b: np.ndarray) -> float:
+    """MSE of two waveforms of equal length, in (full-scale amplitude)²."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    _same_shape(a, b, "waveforms")
+    return float(np.mean((a - b) ** 2))
+
+
+def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
+    """Scale-invariant signal-to-distortion ratio in dB (Le Roux et al. 2019).
+
+    Both signals are made zero-mean; the estimate is split into its projection on
+    the reference (target) and the rest (distortion); SI-SDR = 10·log10(target
+    energy / distortion energy). A small epsilon relative to the estimate's energy
+    (``SI_SDR_EPS``) keeps a perfect estimate finite (120 dB) without biasing quiet
+    signals. Undefined, so NaN: an all-zero reference (nothing to recover) and an
+    all-zero estimate (nothing to scale). Arrays of any shape are one signal.
+    """
+    est = np.asarray(estimate, np.float64).ravel()
+    ref = np.asarray(reference, np.float64).ravel()
+    _same_shape(est, ref, "estimate and reference")
+    est = est - est.mean()
+    ref = ref - ref.mean()
+    ref_energy = ref @ ref
+    est_energy = est @ est
+    if ref_energy == 0 or est_energy == 0:
+        return float("nan")
+    target = (est @ ref / ref_energy) * ref
+    distortion = est - target
+    eps = SI_SDR_EPS * est_energy
+    return float(10.0 * np.log10((target @ target + eps) / (distortion @ distortion + eps)))
+
+
+def si_sdr_improvement(estimate: np.ndarray, reference: np.ndarray, mixture: np.ndarray) -> float:
+    """SI-SDR of the estimate minus SI-SDR of the unprocessed mixture, both against the reference, dB."""
+    return si_sdr(estimate, reference) - si_sdr(mixture, reference)
+
+
+def _same_shape(a: np.ndarray, b: np.ndarray, what: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{what} differ in shape: {a.shape} vs {b.shape}")
+
+
+# --------------------------------------------------------------------------- SSIM and LPIPS
+
+def ssim_rgb(a_uint8: np.ndarray, b_uint8: np.ndarray) -> float:
+    """SSIM of two uint8 images (H, W, 3) or (H, W), data_range 255, channels averaged; in [-1, 1]."""
+    from skimage.metrics import structural_similarity
+
+    a = np.asarray(a_uint8)
+    b = np.asarray(b_uint8)
+    _same_shape(a, b, "images")
+    channel_axis = -1 if a.ndim == 3 else None
+    return float(structural_similarity(a, b, data_range=255, channel_axis=channel_axis))
+
+
+class LpipsScorer:
+    """LPIPS distance (``lpips`` package, v0.1, AlexNet trunk) between two RGB uint8 images.
+
+    The linear layers ship inside the ``lpips`` package; the AlexNet trunk needs
+    torchvision's ImageNet weights ``alexnet-owt-7be5be79.pth``, looked for at
+    ``weights_path`` (a file, or a folder holding that file) or else in the torch
+    hub cache (``torch.hub.get_dir()/checkpoints``). Nothing is downloaded. Without
+    the file, ``available`` is False, ``reason`` says in one line how to provide it,
+    and :meth:`score` returns NaN: never a crash, never a made-up number.
+    """
+
+    def __init__(self, weights_path: str | None = None, device: str = "cpu"):
+        self.device = device
+        self.weights_path = _alexnet_weights_path(weights_path)
+        self.available = False
+        self.reason = ""
+        self._model = None
+        if not os.path.isfile(self.weights_path):
+            self.reason = (f"LPIPS skipped: AlexNet weights not found at {self.weights_path}; download "
+                           f"{ALEXNET_WEIGHTS_URL} and pass --lpips_weights PATH/{ALEXNET_WEIGHTS_NAME} "
+                           f"(or copy it into {_hub_checkpoints_dir()})")
+            return
+        try:
+            self._model = _build_lpips_alex(self.weights_path).to(device)
+            self.available = True
+        except ImportError as exc:
+            self.reason = f"LPIPS skipped: {exc.name or 'lpips'} is not installed (pip install lpips)"
+        except Exception as exc:  # a corrupt or foreign file must not stop an evaluation run
+            self.reason = (f"LPIPS skipped: {self.weights_path} is not usable as torchvision AlexNet weights "
+                           f"({' '.join(str(exc).split())[:200]}); pass --lpips_weights PATH/{ALEXNET_WEIGHTS_NAME}")
+
+    def score(self, a_uint8_rgb: np.ndarray, b_uint8_rgb: np.ndarray) -> float:
+        """LPIPS distance (0 = identical, larger = more different) of two (H, W, 3) uint8 images; NaN if unavailable."""
+        if not self.available:
+            return float("nan")
+        import torch
+
+        a = np.asarray(a_uint8_rgb)
+        b = np.asarray(b_uint8_rgb)
+        _same_shape(a, b, "images")
+        if a.ndim != 3 or a.shape[2] != 3:
+            raise ValueError(f"LPIPS needs RGB images (H, W, 3), got shape {a.shape}")
+        with torch.no_grad():
+            distance = self._model(_to_lpips_tensor(a, self.device), _to_lpips_tensor(b, self.device))
+        return float(distance.item())
+
+
+def _alexnet_weights_path(weights_path: str | None) -> str:
+    if weights_path is None:
+        return os.path.join(_hub_checkpoints_dir(), ALEXNET_WEIGHTS_NAME)
+    if os.path.isdir(weights_path):
+        return os.path.join(weights_path, ALEXNET_WEIGHTS_NAME)
+    return weights_path
+
+
+def _hub_checkpoints_dir() -> str:
+    import torch
+
+    return os.path.join(torch.hub.get_dir(), "checkpoints")
+
+
+def _build_lpips_alex(weights_path: str):
+    """lpips.LPIPS(net='alex') with a random trunk (no download), then the trunk loaded from the file."""
+    import lpips
+
+    trunk_source = _load_state_dict(weights_path)
+    with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=` flag
+        warnings.simplefilter("ignore")
+        model = lpips.LPIPS(pretrained=True, net="alex", pnet_rand=True, verbose=False)
+    # lpips splits torchvision's alexnet.features into slices that keep the layer numbers:
+    # trunk parameter "slice2.3.weight" is torchvision's "features.3.weight".
+    trunk_state = {}
+    for name in model.net.state_dict():
+        key = f"features.{name.split('.', 1)[1]}"
+        if key not in trunk_source:
+            raise ValueError(f"no '{key}' entry")
+        trunk_state[name] = trunk_source[key]
+    model.net.load_state_dict(trunk_state, strict=True)
+    return model.eval()
+
+
+def _load_state_dict(path: str) -> dict:
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        raise ValueError("not a PyTorch state_dict file") from None
+    if not isinstance(state, dict):
+        raise ValueError("the file holds no state_dict")
+    return {key.removeprefix("module."): value for key, value in state.items()}
+
+
+def _to_lpips_tensor(image_uint8: np.ndarray, device: str):
+    """(H, W, 3) uint8 -> (1, 3, H, W) float32 in [-1, 1], as lpips expects."""
+    import torch
+
+    scaled = image_uint8.astype(np.float32) / 127.5 - 1.0
+    return torch.from_numpy(np.ascontiguousarray(scaled.transpose(2, 0, 1)))[None].to(device)
