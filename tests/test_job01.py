@@ -70,5 +70,5 @@ def test_help_shows_every_spectrogram_default():
     result = run_job("job01_wav_to_spec.py", "--help")
     flat = " ".join(result.stdout.split())
     for flag, default in [("--sr", "22050"), ("--n_fft", "512"), ("--hop_length", "256"), ("--db_floor", "-100.0")]:
-        after_flag = flat[flat.index(f"{flag} "):]
+        after_flag = flat[flat.rindex(f"{flag} "):]
         assert f"(default: {default})" in after_flag[:200], flag

@@ -321,7 +321,7 @@ def unet_depth(netG: str) -> int:
 
 # ---------------------------------------------------------------------------------------------- loading weights
 
-def _strip_quirks(state_dict: dict) -> dict:
+def clean_state_dict(state_dict: dict) -> dict:
     """Drop DataParallel's 'module.' prefix and the norm layers' ``num_batches_tracked`` counters.
 
     The counters are absent from checkpoints saved before PyTorch 0.4.1 and are not used by pix2pix's
@@ -345,7 +345,7 @@ def infer_generator_config(state_dict: dict) -> dict:
     for a ResNet. ``norm`` is 'batch' when running statistics are present, else 'instance' when the
     convolutions have biases, else 'none'. Raises ValueError for any other weights.
     """
-    state_dict = _strip_quirks(state_dict)
+    state_dict = clean_state_dict(state_dict)
     if "model.model.0.weight" in state_dict:
         config = _infer_unet(state_dict)
     elif any(".conv_block." in k for k in state_dict):
@@ -423,7 +423,7 @@ def load_generator(path: str, device: str | torch.device = "cpu") -> tuple[nn.Mo
     ``device`` in train mode, as pix2pix's test script runs it (call ``net.eval()`` for running statistics).
     Anything that is not such a checkpoint raises UserError naming ``path``.
     """
-    state_dict = _strip_quirks(_read_state_dict(os.fspath(path), device))
+    state_dict = clean_state_dict(_read_state_dict(os.fspath(path), device))
     try:
         config = infer_generator_config(state_dict)
         if config["norm"] == "instance":

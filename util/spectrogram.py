@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import json
 import os
+import struct
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 import numpy as np
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
 from . import __version__
 from .audio import (DEFAULT_BLOCK_S, StreamingSTFT, audio_info, get_window, iter_blocks,
@@ -29,8 +32,8 @@ from .audio import (DEFAULT_BLOCK_S, StreamingSTFT, audio_info, get_window, iter
 from .errors import UserError
 
 PNG_TEXT_KEY = "spectrogram"
-PNG_COMPRESS_LEVEL = 1  # zlib level 1: files ~10 % larger than level 6, several times faster
 MIN_MAGNITUDE = 1e-12
+MAX_PENDING_WRITES = 32  # tiles waiting for the PNG writer thread
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,25 @@ def spectrum_to_image_db(spectrum: np.ndarray, params: SpecParams) -> np.ndarray
     return magnitude_to_db(np.abs(spectrum[: params.n_rows]), params)[::-1]
 
 
+def spectrum_to_pixels(spectrum: np.ndarray, params: SpecParams, db_offset: float = 0.0) -> np.ndarray:
+    """Complex STFT (bins, frames) -> uint8 image (n_rows, frames), low frequency at the bottom.
+
+    The same mapping as ``db_to_pixels(spectrum_to_image_db(...) + db_offset, ...)``, fused
+    into a few in-place float32 operations on the power (the hot path of job01).
+    """
+    bins = spectrum[: params.n_rows]
+    power = bins.real * bins.real
+    power += bins.imag * bins.imag
+    np.maximum(power, MIN_MAGNITUDE ** 2, out=power)
+    scale = 255.0 / (params.db_ceil - params.db_floor)
+    ref_db = 20.0 * np.log10(full_scale_reference(params.n_fft, params.window))
+    level = np.log10(power)
+    level *= np.float32(10.0 * scale)
+    level += np.float32((db_offset - ref_db - params.db_floor) * scale)
+    np.clip(level, 0, 255, out=level)
+    return np.rint(level).astype(np.uint8)[::-1]
+
+
 def image_rows_to_bins(image: np.ndarray) -> np.ndarray:
     """Image (rows, frames), low frequency at the bottom -> array indexed by bin (bins, frames)."""
     return np.asarray(image)[::-1]
@@ -132,17 +154,42 @@ def tile_metadata(params: SpecParams, *, source: str, orig_sr: int, channel: int
     return meta
 
 
+def encode_png(pixels: np.ndarray, meta: dict | None = None) -> bytes:
+    """A standard 8-bit grey (H, W) or RGB (H, W, 3) PNG, with ``meta`` as JSON in a tEXt chunk.
+
+    Written here rather than with Pillow because it is the hot path of job01: with
+    filter type 0 and zlib's run-length strategy it encodes a tile about 4x faster
+    than Pillow's fastest setting, at a similar size. Pillow reads these files.
+    """
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    height, width = pixels.shape[:2]
+    colour_type = 0 if pixels.ndim == 2 else 2
+    rows = pixels.reshape(height, -1)
+    raw = np.empty((height, rows.shape[1] + 1), np.uint8)
+    raw[:, 0] = 0  # filter type 0 (none) on every row
+    raw[:, 1:] = rows
+    packer = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    chunks = [_png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))]
+    if meta is not None:
+        chunks.append(_png_chunk(b"tEXt", PNG_TEXT_KEY.encode("latin-1") + b"\0" +
+                                 json.dumps(meta, sort_keys=True).encode("ascii")))
+    chunks.append(_png_chunk(b"IDAT", packer.compress(raw.tobytes()) + packer.flush()))
+    chunks.append(_png_chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
 def write_png(path: str, pixels: np.ndarray, meta: dict | None = None) -> None:
     """Write a grey (H, W) or RGB (H, W, 3) uint8 image atomically, with metadata if given."""
-    info = PngImagePlugin.PngInfo()
-    if meta is not None:
-        info.add_text(PNG_TEXT_KEY, json.dumps(meta, sort_keys=True))
     head, tail = os.path.split(path)
     if head:
         os.makedirs(head, exist_ok=True)
     tmp = os.path.join(head, f".{tail}.part{os.getpid()}")
-    Image.fromarray(np.ascontiguousarray(pixels)).save(
-        tmp, format="PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
+    with open(tmp, "wb") as handle:
+        handle.write(encode_png(pixels, meta))
     os.replace(tmp, path)
 
 
@@ -203,22 +250,23 @@ def count_tiles(n_frames: int, tile_frames: int) -> int:
     return max(1, -(-n_frames // tile_frames))
 
 
-def iter_db_columns(path: str, params: SpecParams, channel: int | None = None,
-                    block_s: float = DEFAULT_BLOCK_S) -> Iterator[np.ndarray]:
-    """Stream a recording as dB image columns: arrays (n_rows, frames), low frequency at the bottom."""
+def iter_spectrum_blocks(path: str, params: SpecParams, channel: int | None = None,
+                         block_s: float = DEFAULT_BLOCK_S) -> Iterator[np.ndarray]:
+    """Stream a recording as consecutive complex STFT blocks (bins, frames)."""
     engine = StreamingSTFT(params.n_fft, params.hop_length, params.window)
     for block in iter_blocks(path, params.sr, channel, block_s):
         frames = engine.push(block)
         if frames.shape[1]:
-            yield spectrum_to_image_db(frames, params)
+            yield frames
     frames = engine.finish()
     if frames.shape[1]:
-        yield spectrum_to_image_db(frames, params)
+        yield frames
 
 
 def file_peak_db(path: str, params: SpecParams, channel: int | None = None) -> float:
     """Loudest bin of a whole recording in dB re full scale (a first pass for --normalize)."""
-    return max(float(cols.max()) for cols in iter_db_columns(path, params, channel))
+    return max(float(spectrum_to_image_db(frames, params).max())
+               for frames in iter_spectrum_blocks(path, params, channel))
 
 
 def iter_tiles(path: str, params: SpecParams, channel: int | None = None, normalize: bool = False,
@@ -236,8 +284,8 @@ def iter_tiles(path: str, params: SpecParams, channel: int | None = None, normal
     source = source if source is not None else path
     pending = np.zeros((params.n_rows, 0), np.uint8)
     tile_index = 0
-    for columns in iter_db_columns(path, params, channel, block_s):
-        pending = np.concatenate([pending, db_to_pixels(columns + db_offset, params.db_floor, params.db_ceil)], axis=1)
+    for frames in iter_spectrum_blocks(path, params, channel, block_s):
+        pending = np.concatenate([pending, spectrum_to_pixels(frames, params, db_offset)], axis=1)
         while pending.shape[1] >= params.tile_frames:
             yield _make_tile(pending[:, :params.tile_frames], params.tile_frames, tile_index, n_tiles,
                              params, source, info.orig_sr, channel, db_offset)
@@ -282,13 +330,24 @@ def convert_file(path: str, out_dir: str, params: SpecParams, channel: int | Non
         return []
     os.makedirs(out_dir, exist_ok=True)
     written: list[str] = []
-    try:
-        for tile in iter_tiles(path, params, channel, normalize):
-            target = os.path.join(out_dir, tile_name(stem, tile.meta["tile_index"]))
-            write_png(target, tile.pixels, tile.meta)
-            written.append(target)
-    except BaseException:  # a file that fails half-way leaves none of its tiles behind
-        for target in written:
-            os.remove(target)
-        raise
+    # PNG encoding (zlib releases the GIL) overlaps with reading and the STFT of the next tiles
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending_writes = []
+        try:
+            for tile in iter_tiles(path, params, channel, normalize):
+                target = os.path.join(out_dir, tile_name(stem, tile.meta["tile_index"]))
+                pending_writes.append(writer.submit(write_png, target, tile.pixels, tile.meta))
+                written.append(target)
+                if len(pending_writes) > MAX_PENDING_WRITES:  # keeps memory flat in file length
+                    pending_writes.pop(0).result()
+            for future in pending_writes:
+                future.result()
+        except BaseException:  # a file that fails half-way leaves none of its tiles behind
+            for future in pending_writes:
+                future.cancel()
+            writer.shutdown(wait=True)
+            for target in written:
+                if os.path.exists(target):
+                    os.remove(target)
+            raise
     return written

@@ -1,0 +1,374 @@
+"""The pix2pix model: one training step, learning-rate schedule, saving, resuming and generating.
+
+Faithful to pix2pix (Isola et al. 2017): each step updates D on (A, B) as real and (A, G(A)) as fake,
+D loss = 0.5 (real + fake), then G on GAN loss + lambda_L1 * L1 with D frozen. Adam (lr 2e-4, beta1 0.5),
+linear decay of the learning rate after ``n_epochs``.
+
+Speed on CPU comes from choices that leave the numerics alone (losses equal a plain pix2pix loop to float
+rounding): Adam's fused kernel instead of its per-tensor loop, gradients set to None rather than zeroed,
+D's weights frozen during G's update (no weight gradients), and optionally ``torch.compile``. See
+``bench/bench_train.py`` for the measured effect of each.
+
+Typical use (what ``job03_train.py`` does)::
+
+    model = Pix2PixModel(Pix2PixConfig(input_nc=1, output_nc=3, device="cpu"))
+    for epoch in range(model.epoch, config.n_epochs + config.n_epochs_decay + 1):
+        for batch in loader:
+            model.set_input(batch["A"], batch["B"])
+            model.optimize_parameters()
+            losses = model.get_current_losses()
+        model.update_learning_rate()
+        model.save_networks(checkpoint_dir, "latest")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.optim import lr_scheduler
+
+from . import networks
+from .errors import UserError
+
+LR_POLICIES = ("linear", "step", "plateau", "cosine")
+
+
+@dataclass
+class Pix2PixConfig:
+    """Every setting of the model, named as pix2pix's flags, with pix2pix's defaults for a 1 -> 3 channel task."""
+
+    input_nc: int = 1               # channels of A (spectrogram: 1)
+    output_nc: int = 3              # channels of B (colour label: 3)
+    ngf: int = 64                   # generator filters in the first conv layer
+    ndf: int = 64                   # discriminator filters in the first conv layer
+    netG: str = "unet_256"          # unet_256 | unet_128 | resnet_9blocks | resnet_6blocks
+    netD: str = "basic"             # basic (70x70 PatchGAN) | n_layers | pixel
+    n_layers_D: int = 3             # only with netD n_layers
+    norm: str = "batch"             # batch | instance | none
+    no_dropout: bool = False        # pix2pix's generator trains with dropout 0.5
+    init_type: str = "normal"       # normal | xavier | kaiming | orthogonal
+    init_gain: float = 0.02
+    gan_mode: str = "vanilla"       # vanilla (BCE on logits) | lsgan
+    lambda_L1: float = 100.0
+    lr: float = 2e-4
+    beta1: float = 0.5
+    lr_policy: str = "linear"       # linear | step | plateau | cosine
+    n_epochs: int = 100             # epochs at the initial learning rate
+    n_epochs_decay: int = 100       # epochs of linear decay to zero
+    epoch_count: int = 1            # the first epoch's number (pix2pix's resume without a saved state)
+    lr_decay_iters: int = 50        # step policy: multiply by 0.1 every this many epochs
+    device: str = "cpu"             # cpu | cuda | cuda:N
+    amp: bool = False               # mixed precision, CUDA only
+    compile: bool = False           # torch.compile both networks (falls back to eager if it fails)
+    fused_adam: bool = True         # Adam's fused kernel (same update, much faster on CPU)
+
+    @classmethod
+    def from_options(cls, opt) -> "Pix2PixConfig":
+        """Any object with attributes (e.g. argparse.Namespace) or dict -> config; missing ones keep defaults."""
+        if isinstance(opt, cls):
+            return dataclasses.replace(opt)
+        values = opt if isinstance(opt, dict) else vars(opt)
+        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls) if f.name in values})
+
+
+def linear_lr_factor(epoch: int, n_epochs: int, n_epochs_decay: int) -> float:
+    """pix2pix's 'linear' policy: multiplier of the initial lr during (1-based) ``epoch``.
+
+    1 for epochs 1..n_epochs, then falling by 1/(n_epochs_decay + 1) per epoch: the last epoch
+    (n_epochs + n_epochs_decay) runs at 1/(n_epochs_decay + 1) of the initial lr.
+    """
+    return 1.0 - max(0, epoch - n_epochs) / float(n_epochs_decay + 1)
+
+
+class Pix2PixModel:
+    """Generator G (A -> B), discriminator D (sees A with B or with G(A)), their optimisers and schedules.
+
+    Lists ``loss_names``, ``visual_names`` and ``model_names`` name the attributes ``loss_<name>``,
+    ``<visual>`` and ``net<model>``, so logging and saving need no special cases.
+    """
+
+    loss_names = ["G_GAN", "G_L1", "D_real", "D_fake"]
+    visual_names = ["real_A", "fake_B", "real_B"]
+    model_names = ["G", "D"]
+
+    def __init__(self, opt, is_train: bool = True):
+        self.config = config = Pix2PixConfig.from_options(opt)
+        _check_config(config)
+        self.device = torch.device(config.device)
+        self.is_train = is_train
+        self.use_amp = bool(config.amp) and self.device.type == "cuda"
+        self.netG = networks.define_G(config.input_nc, config.output_nc, config.ngf, config.netG, config.norm,
+                                      not config.no_dropout, config.init_type, config.init_gain).to(self.device)
+        self.netD = networks.define_D(config.input_nc + config.output_nc, config.ndf, config.netD,
+                                      config.n_layers_D, config.norm, config.init_type,
+                                      config.init_gain).to(self.device)
+        self.criterionGAN = networks.GANLoss(config.gan_mode).to(self.device)
+        self.criterionL1 = nn.L1Loss()
+        self.optimizer_G = self._adam(self.netG)
+        self.optimizer_D = self._adam(self.netD)
+        self.optimizers = [self.optimizer_G, self.optimizer_D]
+        self.epoch_count = config.epoch_count
+        self.schedulers = [self._scheduler(o) for o in self.optimizers]
+        self.scalers = [torch.amp.GradScaler("cuda", enabled=self.use_amp) for _ in self.optimizers]
+        self._forward_G, self._forward_D = self.netG, self.netD
+        self.compiled = bool(config.compile) and self._try_compile()
+        for name in self.loss_names:
+            setattr(self, f"loss_{name}", torch.zeros(()))
+        self.real_A = self.real_B = self.fake_B = None
+        if not is_train:
+            self.eval()
+
+    # ------------------------------------------------------------------------------------------ setup
+
+    def _adam(self, net: nn.Module) -> torch.optim.Optimizer:
+        betas = (self.config.beta1, 0.999)
+        if self.config.fused_adam:
+            try:
+                return torch.optim.Adam(net.parameters(), lr=self.config.lr, betas=betas, fused=True)
+            except (RuntimeError, ValueError):
+                pass  # a device without a fused kernel: the default implementation computes the same update
+        return torch.optim.Adam(net.parameters(), lr=self.config.lr, betas=betas)
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer):
+        config = self.config
+        if config.lr_policy == "linear":
+            # LambdaLR counts finished epochs from 0; the lr applies to epoch epoch_count + that count.
+            return lr_scheduler.LambdaLR(optimizer, lambda done: linear_lr_factor(
+                self.epoch_count + done, config.n_epochs, config.n_epochs_decay))
+        if config.lr_policy == "step":
+            return lr_scheduler.StepLR(optimizer, step_size=config.lr_decay_iters, gamma=0.1)
+        if config.lr_policy == "plateau":
+            return lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.2, threshold=0.01, patience=5)
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.n_epochs, eta_min=0)
+
+    def _try_compile(self) -> bool:
+        """torch.compile both networks; on any failure keep eager mode and say so once."""
+        try:
+            forward_G, forward_D = torch.compile(self.netG), torch.compile(self.netD)
+            with torch.no_grad():  # compile now, so that a failure shows here and not mid-training
+                size = 2 ** networks.unet_depth(self.config.netG) if self.config.netG.startswith("unet") else 64
+                probe = torch.zeros(1, self.config.input_nc, size, size, device=self.device)
+                was_training = self.netG.training
+                self.netG.eval(), self.netD.eval()
+                forward_D(torch.cat([probe, forward_G(probe)], 1))
+                self.netG.train(was_training), self.netD.train(was_training)
+        except Exception as exc:  # compilers fail in many ways; eager mode computes the same thing
+            warnings.warn(f"torch.compile failed, training without it ({type(exc).__name__}: {exc})")
+            return False
+        self._forward_G, self._forward_D = forward_G, forward_D
+        return True
+
+    # ------------------------------------------------------------------------------------------ training
+
+    def set_input(self, A: torch.Tensor, B: torch.Tensor | None = None) -> None:
+        """A: (N, input_nc, H, W), B: (N, output_nc, H, W), both in [-1, 1]. B may be None for generating."""
+        self.real_A = A.to(self.device, non_blocking=True)
+        self.real_B = None if B is None else B.to(self.device, non_blocking=True)
+
+    def forward(self) -> None:
+        with self._autocast():
+            self.fake_B = self._forward_G(self.real_A)
+
+    def optimize_parameters(self) -> None:
+        """One pix2pix step: G(A), then update D, then update G (D frozen)."""
+        if self.real_B is None:
+            raise ValueError("optimize_parameters needs B: call set_input(A, B) first")
+        self.forward()
+        self._update_D()
+        self._update_G()
+
+    def _update_D(self) -> None:
+        _set_requires_grad(self.netD, True)
+        self.optimizer_D.zero_grad(set_to_none=True)
+        with self._autocast():
+            fake_AB = torch.cat((self.real_A, self.fake_B.detach()), 1)  # no gradient into G here
+            self.loss_D_fake = self.criterionGAN(self._forward_D(fake_AB), False)
+            real_AB = torch.cat((self.real_A, self.real_B), 1)
+            self.loss_D_real = self.criterionGAN(self._forward_D(real_AB), True)
+            loss_D = (self.loss_D_fake + self.loss_D_real) * 0.5
+        self._step(loss_D, self.optimizer_D, self.scalers[1])
+
+    def _update_G(self) -> None:
+        _set_requires_grad(self.netD, False)  # D's weights need no gradient while G learns
+        self.optimizer_G.zero_grad(set_to_none=True)
+        with self._autocast():
+            fake_AB = torch.cat((self.real_A, self.fake_B), 1)  # D run again: its weights have just changed
+            self.loss_G_GAN = self.criterionGAN(self._forward_D(fake_AB), True)
+            self.loss_G_L1 = self.criterionL1(self.fake_B, self.real_B) * self.config.lambda_L1
+            loss_G = self.loss_G_GAN + self.loss_G_L1
+        self._step(loss_G, self.optimizer_G, self.scalers[0])
+
+    def _step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler) -> None:
+        if self.use_amp:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+
+    def _autocast(self):
+        return torch.autocast("cuda", enabled=self.use_amp) if self.use_amp else _NullContext()
+
+    def get_current_losses(self) -> dict[str, float]:
+        """{'G_GAN', 'G_L1', 'D_real', 'D_fake'} -> float of the last step (G_L1 includes lambda_L1)."""
+        return {name: float(getattr(self, f"loss_{name}")) for name in self.loss_names}
+
+    def get_current_visuals(self) -> dict[str, torch.Tensor]:
+        """{'real_A', 'fake_B', 'real_B'} -> the last step's tensors, detached, in [-1, 1]."""
+        return {name: getattr(self, name).detach() for name in self.visual_names if getattr(self, name) is not None}
+
+    # ------------------------------------------------------------------------------------------ schedule
+
+    @property
+    def epoch(self) -> int:
+        """The (1-based) epoch the next steps belong to."""
+        return self.epoch_count + self.schedulers[0].last_epoch
+
+    def get_learning_rate(self) -> float:
+        return self.optimizer_G.param_groups[0]["lr"]
+
+    def update_learning_rate(self, metric: float | None = None) -> float:
+        """Call once at the end of each epoch (``metric`` feeds the plateau policy). Returns the new lr."""
+        for scheduler in self.schedulers:
+            if self.config.lr_policy == "plateau":
+                scheduler.step(0.0 if metric is None else metric)
+            else:
+                scheduler.step()
+        return self.get_learning_rate()
+
+    # ------------------------------------------------------------------------------------------ modes
+
+    def train(self) -> "Pix2PixModel":
+        """Batch norm from batch statistics, dropout on (pix2pix's test script also runs G this way)."""
+        self.netG.train(), self.netD.train()
+        return self
+
+    def eval(self) -> "Pix2PixModel":
+        """Batch norm from running statistics, dropout off (pix2pix's --eval)."""
+        self.netG.eval(), self.netD.eval()
+        return self
+
+    def generate(self, A: torch.Tensor) -> torch.Tensor:
+        """G(A) for A (N, input_nc, H, W) in [-1, 1] -> (N, output_nc, H, W) in [-1, 1], on A's device.
+
+        Runs in the current mode (see :meth:`train` / :meth:`eval`); no gradients are kept.
+        """
+        with torch.inference_mode(), self._autocast():
+            fake = self.netG(A.to(self.device))
+        return fake.float().to(A.device)
+
+    # ------------------------------------------------------------------------------------------ saving
+
+    def state_dict(self) -> dict:
+        """The whole training state: both networks, optimisers, schedules, grad scalers, and the config."""
+        return {"netG": self.netG.state_dict(), "netD": self.netD.state_dict(),
+                "optimizer_G": self.optimizer_G.state_dict(), "optimizer_D": self.optimizer_D.state_dict(),
+                "schedulers": [s.state_dict() for s in self.schedulers],
+                "scalers": [s.state_dict() for s in self.scalers],
+                "epoch_count": self.epoch_count, "config": dataclasses.asdict(self.config)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state from :meth:`state_dict`, so training continues exactly where it stopped."""
+        self.netG.load_state_dict(state["netG"])
+        self.netD.load_state_dict(state["netD"])
+        self.optimizer_G.load_state_dict(state["optimizer_G"])
+        self.optimizer_D.load_state_dict(state["optimizer_D"])
+        self.epoch_count = state["epoch_count"]
+        for scheduler, saved in zip(self.schedulers, state["schedulers"]):
+            scheduler.load_state_dict(saved)
+        for scaler, saved in zip(self.scalers, state.get("scalers", [])):
+            if saved:
+                scaler.load_state_dict(saved)
+
+    def save_state(self, path: str) -> None:
+        """Write :meth:`state_dict` to ``path`` atomically (for resuming)."""
+        _atomic_save(self.state_dict(), path)
+
+    def load_state(self, path: str) -> None:
+        """Resume from a file written by :meth:`save_state`; UserError naming the file if it is not one."""
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such training state") from None
+        except Exception as exc:
+            raise UserError(f"{path}: not a training state saved by job03_train.py ({type(exc).__name__})") from None
+        if not isinstance(state, dict) or not {"netG", "netD", "optimizer_G", "schedulers"} <= state.keys():
+            raise UserError(f"{path}: not a training state saved by job03_train.py (a bare network? "
+                            f"use it with load_networks)")
+        try:
+            self.load_state_dict(state)
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise UserError(f"{path}: saved with other network settings ({' '.join(str(exc).split())[:160]})") from None
+
+    def save_networks(self, save_dir: str, epoch_label: str | int) -> list[str]:
+        """Write ``<label>_net_G.pth`` and ``<label>_net_D.pth`` (bare state_dicts, pix2pix's layout). Returns paths."""
+        paths = []
+        for name in self.model_names:
+            path = os.path.join(save_dir, f"{epoch_label}_net_{name}.pth")
+            net = getattr(self, f"net{name}")
+            _atomic_save({k: v.detach().cpu() for k, v in net.state_dict().items()}, path)
+            paths.append(path)
+        return paths
+
+    def load_networks(self, save_dir: str, epoch_label: str | int) -> None:
+        """Load ``<label>_net_G.pth`` (and ``<label>_net_D.pth`` when present) written by pix2pix or us."""
+        for name in self.model_names:
+            path = os.path.join(save_dir, f"{epoch_label}_net_{name}.pth")
+            if name == "D" and not os.path.exists(path):
+                continue  # published checkpoints ship G alone
+            net = getattr(self, f"net{name}")
+            try:
+                state = networks.clean_state_dict(torch.load(path, map_location=self.device, weights_only=True))
+                missing, unexpected = net.load_state_dict(state, strict=False)
+            except FileNotFoundError:
+                raise UserError(f"{path}: no such checkpoint") from None
+            except Exception as exc:
+                raise UserError(f"{path}: does not fit net{name} ({' '.join(str(exc).split())[:160]})") from None
+            missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+            if missing or unexpected:
+                raise UserError(f"{path}: does not fit net{name} ({len(missing)} missing, "
+                                f"{len(unexpected)} unexpected tensors, e.g. '{(missing + unexpected)[0]}')")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+class _NullContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _set_requires_grad(net: nn.Module, flag: bool) -> None:
+    for param in net.parameters():
+        param.requires_grad_(flag)
+
+
+def _atomic_save(obj, path: str) -> None:
+    """torch.save to a temporary name in the same folder, then rename: no half-written file on a crash."""
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.part{os.getpid()}")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _check_config(config: Pix2PixConfig) -> None:
+    if config.lr_policy not in LR_POLICIES:
+        raise UserError(f"--lr_policy {config.lr_policy!r}: choose one of {', '.join(LR_POLICIES)}")
+    if config.device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {config.device}: no CUDA device is available (use --device cpu)")
+    if config.lambda_L1 < 0 or config.lr <= 0:
+        raise UserError("--lambda_L1 must be >= 0 and --lr > 0")
