@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-requirements
 DEMO_SEED    ?= 0
 DEMO_N_TRAIN ?= 40
 DEMO_N_TEST  ?= 10
-DEMO_CLIP    := syn_test_00000
+DEMO_CLIP    := syn00001
 DEMO_WAV     := input_wav/test/$(DEMO_CLIP)
 
 .PHONY: demo test venv

@@ -7,6 +7,8 @@ insect, human; models of their calls, not recordings) at SNRs of -5 to +20 dB. W
   OUT/input_wav/{train,test}/<id>/mixture.wav      the clip (float WAV)
   OUT/input_wav/{train,test}/<id>/<slug>.wav       every source alone, and background.wav
   OUT/input_wav/{train,test}/<id>/events.csv       class, slug, start_s, end_s, low_hz, high_hz, level, ...
+  OUT/input_wav/{train,test}/<id>/mixture.selections.txt            the same boxes as Raven tables for
+  OUT/input_wav/{train,test}/<id>/mixture.community.selections.txt  job02 (species / community level)
   OUT/input_img/{train,test}_{species,community}_samples/<id>.png    A|B pairs (<id>_<k:04d>.png if
                                                                      a clip spans several tiles)
 

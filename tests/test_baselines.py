@@ -7,6 +7,7 @@ from util.audio import stft
 from util.baselines import (NMFSeparator, estimate_noise_psd, spectral_gating, spectral_subtraction,
                             spectral_subtraction_stft, wiener_filter, wiener_gain)
 from util.errors import UserError
+from util.metrics import audio_mse, si_sdr, spectrogram_mse
 from util.spectrogram import SpecParams, magnitude_to_db
 
 PARAMS = SpecParams()
@@ -34,24 +35,14 @@ def call_in_noise():
     return clean, clean + white_noise(1.0)
 
 
-def db_image(y):
-    """The dB spectrogram scaled to [0, 1] as the GAN sees it (DESIGN section 4)."""
-    db = magnitude_to_db(np.abs(stft(y)), PARAMS)
-    return np.clip((db - PARAMS.db_floor) / (PARAMS.db_ceil - PARAMS.db_floor), 0, 1)
-
-
-def mse(a, b):
-    return float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))
+def db_mse(a, b):
+    """MSE of the two dB spectrograms on the [0, 1] image scale (DESIGN section 4)."""
+    a_db, b_db = (magnitude_to_db(np.abs(stft(y)), PARAMS) for y in (a, b))
+    return spectrogram_mse(a_db, b_db, PARAMS.db_floor, PARAMS.db_ceil)
 
 
 def reduction_db(before, after):
     return 10 * np.log10(np.sum(before ** 2) / np.sum(after ** 2))
-
-
-def si_sdr_db(estimate, reference):
-    scale = np.dot(estimate, reference) / np.dot(reference, reference)
-    target = scale * reference
-    return 10 * np.log10(np.sum(target ** 2) / np.sum((estimate - target) ** 2))
 
 
 # --------------------------------------------------------------------------- noise estimate
@@ -80,14 +71,14 @@ def test_denoiser_brings_a_call_in_noise_closer_to_clean_waveform(denoise):
     clean, noisy = call_in_noise()
     denoised = denoise(noisy, SR)
     assert denoised.shape == noisy.shape
-    assert mse(denoised, clean) < 0.1 * mse(noisy, clean)
+    assert audio_mse(denoised, clean) < 0.1 * audio_mse(noisy, clean)
 
 
 @pytest.mark.parametrize("denoise", DENOISERS)
 def test_denoiser_brings_a_call_in_noise_closer_to_clean_db_spectrogram(denoise):
     clean, noisy = call_in_noise()
     denoised = denoise(noisy, SR)
-    assert mse(db_image(denoised), db_image(clean)) < 0.25 * mse(db_image(noisy), db_image(clean))
+    assert db_mse(denoised, clean) < 0.25 * db_mse(noisy, clean)
 
 
 @pytest.mark.parametrize("denoise", DENOISERS)
@@ -100,7 +91,7 @@ def test_denoiser_removes_over_10_db_of_pure_noise(denoise):
 def test_denoiser_uses_a_noise_only_clip_when_given(denoise):
     clean, noisy = call_in_noise()
     denoised = denoise(noisy, SR, y_noise=white_noise(1.0, seed=7))
-    assert mse(denoised, clean) < 0.1 * mse(noisy, clean)
+    assert audio_mse(denoised, clean) < 0.1 * audio_mse(noisy, clean)
 
 
 def test_wiener_gains_lie_in_0_1_and_pass_the_call_but_not_the_noise():
@@ -146,7 +137,7 @@ def test_stationary_gating_with_a_noise_clip_keeps_a_tonal_call():
     clean, noisy = call_in_noise()
     gated = spectral_gating(noisy, SR, stationary=True, y_noise=white_noise(1.0, seed=7),
                             freq_mask_smooth_hz=100)
-    assert mse(gated, clean) < 0.2 * mse(noisy, clean)
+    assert audio_mse(gated, clean) < 0.2 * audio_mse(noisy, clean)
 
 
 # --------------------------------------------------------------------------- supervised NMF
@@ -164,8 +155,8 @@ def test_nmf_trained_on_1khz_and_4khz_tones_separates_their_mixture(beta_loss):
     training = {"low": [tone(1000, 0.5)], "high": [tone(4000, 0.5)]}
     parts = NMFSeparator(4, beta_loss=beta_loss).fit(training).separate(low + high)
     assert set(parts) == {"low", "high"}
-    assert si_sdr_db(parts["low"], low) > 15.0
-    assert si_sdr_db(parts["high"], high) > 15.0
+    assert si_sdr(parts["low"], low) > 15.0
+    assert si_sdr(parts["high"], high) > 15.0
 
 
 def test_nmf_background_basis_keeps_noise_out_of_the_sources():
@@ -175,8 +166,8 @@ def test_nmf_background_basis_keeps_noise_out_of_the_sources():
     without = NMFSeparator(4).fit(training).separate(mixture)
     with_background = NMFSeparator(4).fit(training, background=[white_noise(1.0, seed=5)]).separate(mixture)
     assert set(with_background) == {"low", "high", "background"}
-    assert si_sdr_db(with_background["high"], high) > 20.0
-    assert si_sdr_db(with_background["high"], high) > si_sdr_db(without["high"], high) + 10.0
+    assert si_sdr(with_background["high"], high) > 20.0
+    assert si_sdr(with_background["high"], high) > si_sdr(without["high"], high) + 10.0
 
 
 def test_nmf_masks_are_soft_sum_to_one_and_fit_a_tile_without_nyquist_row():

@@ -9,11 +9,12 @@ import pytest
 
 import job00_synth_data
 from util import synth
+from util.annotations import read_raven_table
 from util.audio import n_frames_for, read_audio
 from util.cli import run_main
 from util.errors import UserError
 from util.pairs import read_pair
-from util.spectrogram import SpecParams, read_png, row_freq_hz
+from util.spectrogram import SpecParams, convert_file, read_png, row_freq_hz
 
 PARAMS = SpecParams()
 N_TILE = synth.one_tile_n_samples(PARAMS)
@@ -63,12 +64,26 @@ def test_events_csv_lists_every_part_with_its_box(tmp_path):
         rows = list(csv.DictReader(handle))
     assert [row["slug"] for row in rows] == ["koklass-pheasant", "alstroms-warbler"]
     assert sorted(os.listdir(tmp_path)) == sorted(["events.csv", "mixture.wav", "background.wav",
-                                                   "koklass-pheasant.wav", "alstroms-warbler.wav"])
+                                                   "koklass-pheasant.wav", "alstroms-warbler.wav",
+                                                   *synth.RAVEN_TABLES.values()])
     for row in rows:
         low, high = synth.SOURCE_BANDS_HZ[row["slug"]]
         assert low <= float(row["low_hz"]) < float(row["high_hz"]) <= high
         assert 0.0 <= float(row["start_s"]) < float(row["end_s"]) <= N_TILE / PARAMS.sr + 1e-3
         assert row["community"] == "bird"
+
+
+def test_raven_tables_hold_species_boxes_and_community_boxes(tmp_path):
+    clip = scape(4, ["lesser-cuckoo", "insect"])
+    synth.write_soundscape_audio(clip, str(tmp_path))
+    species_boxes = read_raven_table(str(tmp_path / synth.RAVEN_TABLES["species"]))
+    community_boxes = read_raven_table(str(tmp_path / synth.RAVEN_TABLES["community"]))
+    assert [b.label for b in species_boxes] == ["Lesser Cuckoo"]  # insects are noise at species level
+    assert [b.label for b in community_boxes] == ["bird", "insect"]
+    assert {b.recording for b in species_boxes + community_boxes} == {"mixture"}
+    cuckoo = clip.events[0]
+    assert species_boxes[0].low_hz == pytest.approx(cuckoo.low_hz, abs=0.01)
+    assert species_boxes[0].end_s == pytest.approx(cuckoo.end_s, abs=1e-4)
 
 
 # --------------------------------------------------------------------------- sources
@@ -140,6 +155,22 @@ def test_an_insect_over_a_bird_hides_it_at_species_level():
     assert (maps["community"] == synth.palettes()["community"].index("insect")).any()
 
 
+def test_a_source_must_beat_the_background_by_the_margin():
+    def sine(amplitude):
+        return (amplitude * np.sin(2 * np.pi * 2000.0 * np.arange(N_TILE) / PARAMS.sr)).astype(np.float32)
+
+    background = sine(0.01)
+    k = synth.palettes()["species"].index("lesser-cuckoo")
+
+    def labelled(source_db, margin_db):
+        clip = synth.Soundscape(PARAMS.sr, background, {"lesser-cuckoo": sine(0.01 * 10 ** (source_db / 20))})
+        return (synth.class_maps(clip, PARAMS, audible_margin_db=margin_db)["species"] == k).sum()
+
+    assert labelled(2.0, 3.0) == 0      # louder than the background, but by less than the margin
+    assert labelled(2.0, 1.0) > 100     # the same source with a 1 dB margin
+    assert labelled(-2.0, -10.0) == 0   # quieter than the background: never dominant
+
+
 def test_a_source_below_the_audible_floor_is_not_labelled():
     tone = (1e-5 * np.sin(2 * np.pi * 1100.0 * np.arange(N_TILE) / PARAMS.sr)).astype(np.float32)  # ~ -100 dB
     clip = synth.Soundscape(PARAMS.sr, np.zeros(N_TILE, np.float32), {"oriental-scops-owl": tone})
@@ -207,6 +238,9 @@ def test_pairs_hold_the_mixture_tile_and_the_true_labels(tmp_path):
             assert meta["n_valid_frames"] == PARAMS.tile_frames  # the default clip is exactly one tile
             assert np.array_equal(synth.palettes()[level].decode(label_rgb), maps[level])
             assert spec.shape == (PARAMS.n_rows, PARAMS.tile_frames) and spec.max() > 0
+            [job01_tile] = convert_file(os.path.join(job.wav_dir, "mixture.wav"), str(tmp_path / "job01"),
+                                        PARAMS, overwrite=True)
+            assert np.array_equal(read_png(job01_tile)[0], spec)  # A is exactly what job01 makes
 
 
 def test_a_long_clip_gives_one_pair_per_tile(tmp_path):

@@ -187,21 +187,23 @@ class Pix2PixModel:
         self.optimizer_D.zero_grad(set_to_none=True)
         with self._autocast():
             fake_AB = torch.cat((self.real_A, self.fake_B.detach()), 1)  # no gradient into G here
-            self.loss_D_fake = self.criterionGAN(self._forward_D(fake_AB), False)
+            loss_D_fake = self.criterionGAN(self._forward_D(fake_AB), False)
             real_AB = torch.cat((self.real_A, self.real_B), 1)
-            self.loss_D_real = self.criterionGAN(self._forward_D(real_AB), True)
-            loss_D = (self.loss_D_fake + self.loss_D_real) * 0.5
+            loss_D_real = self.criterionGAN(self._forward_D(real_AB), True)
+            loss_D = (loss_D_fake + loss_D_real) * 0.5
         self._step(loss_D, self.optimizer_D, self.scalers[1])
+        self.loss_D_fake, self.loss_D_real = loss_D_fake.detach(), loss_D_real.detach()
 
     def _update_G(self) -> None:
         _set_requires_grad(self.netD, False)  # D's weights need no gradient while G learns
         self.optimizer_G.zero_grad(set_to_none=True)
         with self._autocast():
             fake_AB = torch.cat((self.real_A, self.fake_B), 1)  # D run again: its weights have just changed
-            self.loss_G_GAN = self.criterionGAN(self._forward_D(fake_AB), True)
-            self.loss_G_L1 = self.criterionL1(self.fake_B, self.real_B) * self.config.lambda_L1
-            loss_G = self.loss_G_GAN + self.loss_G_L1
+            loss_G_GAN = self.criterionGAN(self._forward_D(fake_AB), True)
+            loss_G_L1 = self.criterionL1(self.fake_B, self.real_B) * self.config.lambda_L1
+            loss_G = loss_G_GAN + loss_G_L1
         self._step(loss_G, self.optimizer_G, self.scalers[0])
+        self.loss_G_GAN, self.loss_G_L1 = loss_G_GAN.detach(), loss_G_L1.detach()
 
     def _step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler) -> None:
         if self.use_amp:

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import functools
 import os
-import pickle
 import re
-import zipfile
 
 import torch
 from torch import nn
@@ -402,8 +400,7 @@ def _read_state_dict(path: str, device) -> dict:
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UserError(f"{path}: a folder, not a generator checkpoint (.pth)") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile,
-            AttributeError, TypeError, ImportError, OSError) as exc:
+    except Exception as exc:  # unpickling garbage fails in many ways (IndexError, UnpicklingError, ...)
         reason = " ".join(str(exc).split())[:120]
         raise UserError(f"{path}: not a PyTorch checkpoint ({type(exc).__name__}: {reason})") from None
     if isinstance(loaded, dict) and isinstance(loaded.get("netG"), dict):

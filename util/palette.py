@@ -115,6 +115,17 @@ class Palette:
                 f"label images must be lossless PNGs at the spectrogram's size")
         return nearest[inverse].reshape(packed.shape).astype(np.uint8)
 
+    def classify(self, rgb: np.ndarray) -> np.ndarray:
+        """Generated RGB image(s) (..., 3), uint8 or float in 0..255 -> class map by nearest colour, no tolerance.
+
+        This is the mask rule for images a network generates (our own choice): every pixel
+        belongs to the palette colour it is closest to, black (background) included.
+        """
+        rgb = np.asarray(rgb, np.float32)
+        colors = self.colors.astype(np.float32)
+        dist = ((rgb[..., None, :] - colors) ** 2).sum(axis=-1)
+        return dist.argmin(axis=-1).astype(np.uint8)
+
     def community_palette_map(self, community: "Palette") -> np.ndarray:
         """Look-up array mapping this palette's class indices to ``community``'s (0 stays 0)."""
         table = np.zeros(len(self) + 1, dtype=np.uint8)

@@ -1,8 +1,8 @@
 """Labelled synthetic soundscapes with exact ground truth (DESIGN 3.6 and 8).
 
 Every source is a *model* of a call, built from what is published about its
-structure (frequency band, note shape, rhythm); none is a recording, and none
-would fool a birder. Each generator is pure numpy, takes a numpy Generator
+structure (frequency band, note shape, rhythm); none is a recording, and each
+is approximate. Each generator is pure numpy, takes a numpy Generator
 ``rng`` and the sample rate ``sr`` in Hz, and returns one call (a phrase, a
 series or a bout) as float32 audio with a nominal peak of 0.5; its pitch,
 durations and note levels vary from call to call. Every source is band-limited
@@ -29,6 +29,12 @@ Our own definitions (the published method does not state them):
   even where they are not labelled), if that part's level is at least
   ``audible_floor_db`` (-80 dB re full scale) and at least ``audible_margin_db``
   (3 dB) above the background in the same bin; otherwise it is background (0).
+
+Example::
+
+    clip = make_soundscape(np.random.default_rng(0), one_tile_n_samples())
+    maps = class_maps(clip)      # {'species': uint8 (256, 256), 'community': uint8 (256, 256)}
+    clip.parts, clip.background, clip.mixture, clip.events
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ import scipy.fft
 import scipy.signal
 from tqdm import tqdm
 
+from .annotations import write_raven_table
 from .audio import n_frames_for, stft, write_audio
 from .errors import UserError
 from .palette import Palette, load_palette
@@ -63,9 +70,11 @@ MAX_SOURCES = 4
 PEAK_LIMIT = 0.99              # all parts are scaled together if the mixture would exceed this
 AUDIBLE_FLOOR_DB = -80.0
 AUDIBLE_MARGIN_DB = 3.0
-MIN_SR = 16000                 # the highest species band reaches 9 kHz
+MIN_SR = 16000                 # below it the 4-9 kHz warblers would lose most of their band
 LEVELS = ("species", "community")
-EVENT_COLUMNS = ("class", "slug", "start_s", "end_s", "low_hz", "high_hz", "level",
+RAVEN_TABLES = {"species": "mixture.selections.txt", "community": "mixture.community.selections.txt"}
+EVENT_COLUMNS = ("class", "slug", "start_s", "end_s", "low_hz", "high_hz",
+                 "level",            # RMS over the active part, dB re full scale
                  "community", "model", "snr_db")
 
 Generator = np.random.Generator
@@ -292,7 +301,8 @@ def brownish_flanked_bush_warbler(rng: Generator, sr: int) -> np.ndarray:
         onset += n_whistle / sr + rng.uniform(0.04, 0.1)
         n_burst = _samples(rng.uniform(0.35, 0.45), sr)
         t = np.arange(n_burst) / sr
-        track = rng.uniform(4300.0, 4700.0) + rng.uniform(1000.0, 1300.0) * np.sin(2 * np.pi * rng.uniform(20.0, 35.0) * t)
+        wobble = np.sin(2 * np.pi * rng.uniform(20.0, 35.0) * t)
+        track = rng.uniform(4300.0, 4700.0) + rng.uniform(1000.0, 1300.0) * wobble
         notes.append((onset, sweep(track, sr) * envelope(n_burst, sr, 0.005, 0.03) * db_jitter(rng, 1.5)))
         onset += n_burst / sr + rng.uniform(1.0, 2.0)
     return finish(assemble(notes, sr), sr, 1500.0, 7000.0)
@@ -569,13 +579,13 @@ def event_band_hz(source: np.ndarray, sr: int, energy_fraction: float = EVENT_BA
 
 
 def _active_powers(source: np.ndarray, background: np.ndarray, sr: int,
-                   band_hz: tuple[float, float]) -> tuple[float, float, np.ndarray]:
+                   band_hz: tuple[float, float]) -> tuple[float, float]:
     active = active_blocks(source, sr)
     block = _samples(ACTIVE_BLOCK_S, sr)
     in_band = band_limit(np.asarray(background, np.float64), sr, band_hz[0], band_hz[1], taper_hz=0.0)
     p_source = _block_power(np.asarray(source, np.float64), block)[active].mean()
     p_background = _block_power(in_band, block)[active].mean()
-    return float(p_source), float(p_background), active
+    return float(p_source), float(p_background)
 
 
 def snr_db(source: np.ndarray, background: np.ndarray, sr: int,
@@ -583,7 +593,7 @@ def snr_db(source: np.ndarray, background: np.ndarray, sr: int,
     """SNR in dB of one source against the background: power over the source's active blocks,
     the background band-limited to ``band_hz`` (default: the source's :func:`event_band_hz`)."""
     band_hz = band_hz or event_band_hz(source, sr)
-    p_source, p_background, _ = _active_powers(source, background, sr, band_hz)
+    p_source, p_background = _active_powers(source, background, sr, band_hz)
     if p_background <= 0:
         return float("inf")
     return float(10 * np.log10(p_source / p_background))
@@ -686,7 +696,7 @@ def make_soundscape(rng: Generator, n_samples: int, sr: int = SpecParams().sr, *
         generator = models[slug].generators[int(rng.integers(len(models[slug].generators)))]
         placed, _ = place_event(rng, generator(rng, sr), n_samples)
         band = event_band_hz(placed, sr)
-        p_source, p_background, _ = _active_powers(placed, background, sr, band)
+        p_source, p_background = _active_powers(placed, background, sr, band)
         gain = np.sqrt(10 ** (rng.uniform(*snr_range_db) / 10) * p_background / p_source)
         parts[slug] = (placed * gain).astype(np.float32)
         chosen[slug] = (generator.__name__, band)
@@ -820,9 +830,10 @@ class SynthJob:
 
 
 def outputs_complete(job: SynthJob) -> bool:
-    """True when the mixture, events.csv, every part listed there and every pair exist."""
+    """True when the mixture, the tables, every part listed in events.csv and every pair exist."""
     events_path = os.path.join(job.wav_dir, "events.csv")
-    fixed = [os.path.join(job.wav_dir, "mixture.wav"), os.path.join(job.wav_dir, "background.wav"), events_path]
+    fixed = [os.path.join(job.wav_dir, name) for name in ("mixture.wav", "background.wav", *RAVEN_TABLES.values())]
+    fixed.append(events_path)
     fixed += [p for level in LEVELS for p in job.pair_paths(level)]
     if not all(os.path.exists(p) for p in fixed):
         return False
@@ -848,7 +859,8 @@ def write_soundscape(job: SynthJob) -> int:
 
 
 def write_soundscape_audio(scape: Soundscape, folder: str) -> str:
-    """Write every part as <slug>.wav, background.wav, events.csv and, last, mixture.wav (float WAV).
+    """Write every part as <slug>.wav, background.wav, events.csv, the Raven tables and, last,
+    mixture.wav (float WAV).
 
     Part files of other sources left from an earlier run are removed. Returns the mixture's path.
     """
@@ -861,6 +873,7 @@ def write_soundscape_audio(scape: Soundscape, folder: str) -> str:
         write_audio(os.path.join(folder, f"{slug}.wav"), audio, scape.sr)
     write_audio(os.path.join(folder, "background.wav"), scape.background, scape.sr)
     write_events(os.path.join(folder, "events.csv"), scape.events)
+    write_raven_tables(folder, scape.events)
     mixture_path = os.path.join(folder, "mixture.wav")
     write_audio(mixture_path, scape.mixture, scape.sr)
     return mixture_path
@@ -874,6 +887,20 @@ def write_events(path: str, events: list[Event]) -> None:
         writer.writeheader()
         writer.writerows(event.row() for event in events)
     os.replace(tmp, path)
+
+
+def write_raven_tables(folder: str, events: list[Event]) -> None:
+    """The events as Raven Pro selection tables for job02 (``Begin File`` mixture.wav):
+    ``mixture.selections.txt`` at species level (species only; insects and humans are noise
+    there) and ``mixture.community.selections.txt`` at community level."""
+    def selection(event: Event, label: str) -> dict:
+        return {"Begin Time (s)": event.start_s, "End Time (s)": event.end_s, "Low Freq (Hz)": event.low_hz,
+                "High Freq (Hz)": event.high_hz, "Species": label, "Begin File": "mixture.wav"}
+
+    species = palettes()["species"]
+    write_raven_table(os.path.join(folder, RAVEN_TABLES["species"]),
+                      [selection(e, e.name) for e in events if species.index(e.slug)])
+    write_raven_table(os.path.join(folder, RAVEN_TABLES["community"]), [selection(e, e.community) for e in events])
 
 
 def write_pairs(mixture_path: str, maps: dict[str, np.ndarray], targets: dict[str, list[str]],

@@ -1,0 +1,183 @@
+"""Options of job03 (training) and job04 (testing), with pix2pix's flag names.
+
+``--preset`` fills in a consistent set of sizes; any flag given explicitly wins
+over the preset. The options a model was trained with are saved as
+``train_opt.json`` beside its checkpoints, and job04 reads them back, so the
+architecture never has to be repeated on the command line.
+
+Presets:
+    paper  the published pix2pix sizes: unet_256, ngf/ndf 64, batch 1, 100 + 100 epochs.
+    demo   what trains usefully on 2 CPU cores in minutes (see README, "Choosing the demo preset").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import torch
+
+from .cli import HelpFormatter
+from .errors import UserError
+
+LEVELS = ("species", "community")
+TRAIN_OPT_FILE = "train_opt.json"
+
+# Architecture flags: the ones job04 must take from train_opt.json rather than the command line.
+MODEL_KEYS = ("netG", "netD", "n_layers_D", "ngf", "ndf", "norm", "no_dropout", "init_type", "init_gain",
+              "input_nc", "output_nc", "gan_mode", "level")
+
+PRESETS = {
+    "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
+                  save_epoch_freq=5),
+    "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=6, n_epochs_decay=4,
+                 save_epoch_freq=5),
+}
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataroot", default="input_img",
+                        help="folder holding {train,test}_<level>_samples with A|B pairs")
+    parser.add_argument("--level", choices=LEVELS, default="species",
+                        help="species (8 bird species) or community (bird / insect / human): picks the "
+                             "sample folders, the palette and the default --name")
+    parser.add_argument("--name", default=None, help="run name, the folder under --checkpoints_dir (default: <level>)")
+    parser.add_argument("--checkpoints_dir", default="out_gan_mdl", help="where runs are saved")
+    parser.add_argument("--palette", default=None, help="palette JSON for the labels (default: the level's palette)")
+    parser.add_argument("--gpu_ids", default="auto",
+                        help="'auto' = the first GPU when CUDA is available, else CPU; '-1' = CPU; '0' = GPU 0")
+    parser.add_argument("--num_threads", type=int, default=0,
+                        help="CPU threads for torch (0 = torch's default, one per core) and data-loading workers")
+    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run exactly")
+    parser.add_argument("--lpips_weights", default=None,
+                        help="torchvision's ImageNet AlexNet weights (alexnet-owt-7be5be79.pth) for LPIPS; "
+                             "default: the torch hub cache; without them LPIPS is skipped")
+    parser.add_argument("--batch_size", type=int, default=None, help="images per batch (preset: 1)")
+
+
+def _add_model(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("network (pix2pix's names)")
+    group.add_argument("--preset", choices=sorted(PRESETS), default="paper",
+                       help="a consistent set of sizes; flags given explicitly win")
+    group.add_argument("--netG", default=None, help="unet_256 | unet_128 | resnet_9blocks | resnet_6blocks (preset)")
+    group.add_argument("--netD", default="basic", help="basic (70x70 PatchGAN) | n_layers | pixel")
+    group.add_argument("--n_layers_D", type=int, default=3, help="discriminator layers when --netD n_layers")
+    group.add_argument("--ngf", type=int, default=None, help="generator filters in the first layer (preset)")
+    group.add_argument("--ndf", type=int, default=None, help="discriminator filters in the first layer (preset)")
+    group.add_argument("--norm", default="batch", help="batch | instance | none")
+    group.add_argument("--no_dropout", action="store_true", help="no dropout in the generator")
+    group.add_argument("--init_type", default="normal", help="normal | xavier | kaiming | orthogonal")
+    group.add_argument("--init_gain", type=float, default=0.02, help="scale of the initial weights")
+    group.add_argument("--input_nc", type=int, default=1, help="channels of A (spectrogram grey: 1)")
+    group.add_argument("--output_nc", type=int, default=3, help="channels of B (colour label: 3)")
+    group.add_argument("--gan_mode", default="vanilla", help="vanilla (cross-entropy on logits) | lsgan")
+
+
+def _add_train(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument("--lambda_L1", type=float, default=100.0, help="weight of the L1 loss")
+    group.add_argument("--lr", type=float, default=2e-4, help="Adam's initial learning rate")
+    group.add_argument("--beta1", type=float, default=0.5, help="Adam's beta1")
+    group.add_argument("--lr_policy", default="linear", help="linear | step | plateau | cosine")
+    group.add_argument("--lr_decay_iters", type=int, default=50, help="epochs between steps of the step policy")
+    group.add_argument("--n_epochs", type=int, default=None, help="epochs at the initial learning rate (preset)")
+    group.add_argument("--n_epochs_decay", type=int, default=None, help="epochs of linear decay to zero (preset)")
+    group.add_argument("--epoch_count", type=int, default=1, help="number of the first epoch")
+    group.add_argument("--preprocess", default="none", choices=("none", "crop"),
+                       help="none: pairs as they are; crop: random time crops of --crop_size frames "
+                            "(no flips or resizing: a flip reverses time, a resize shifts frequency)")
+    group.add_argument("--crop_size", type=int, default=256, help="crop width in frames with --preprocess crop")
+    group.add_argument("--serial_batches", action="store_true", help="take pairs in order instead of shuffled")
+    group.add_argument("--continue_train", action="store_true", help="resume from the latest saved state")
+    group.add_argument("--save_epoch_freq", type=int, default=None, help="keep a copy of the networks every N epochs (preset)")
+    group.add_argument("--print_freq", type=int, default=50, help="log the losses every N iterations")
+    group.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    group.add_argument("--compile", action="store_true", help="torch.compile the networks (falls back if it fails)")
+    group.add_argument("--max_test_images", type=int, default=0,
+                       help="test images scored after each epoch (0 = all)")
+
+
+def train_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
+    _add_common(parser)
+    _add_model(parser)
+    _add_train(parser)
+    return parser
+
+
+def test_parser(description: str) -> argparse.ArgumentParser:
+    """job04's flags; the architecture comes from train_opt.json or the weights themselves."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
+    _add_common(parser)
+    parser.add_argument("--epoch", default="latest", help="which saved networks to use: latest, or an epoch number")
+    parser.add_argument("--weights", default=None,
+                        help="a generator .pth (ours or pix2pix's, e.g. species_net_G.pth) instead of --name/--epoch")
+    parser.add_argument("--results_dir", default="out_img", help="where results are written")
+    return parser
+
+
+def finish_options(opt: argparse.Namespace) -> argparse.Namespace:
+    """Fill preset values and the level's defaults into flags left unset."""
+    for key, value in PRESETS[getattr(opt, "preset", "paper")].items():
+        if getattr(opt, key, None) is None:
+            setattr(opt, key, value)
+    if opt.batch_size is None:
+        opt.batch_size = 1
+    if opt.name is None:
+        opt.name = opt.level
+    if opt.palette is None:
+        opt.palette = opt.level
+    opt.device = resolve_device(opt.gpu_ids)
+    if opt.num_threads > 0:
+        torch.set_num_threads(opt.num_threads)
+    return opt
+
+
+def resolve_device(gpu_ids: str) -> str:
+    """'auto' | '-1' | '0' (| '0,1': the first is used) -> a torch device string."""
+    gpu_ids = str(gpu_ids).strip()
+    if gpu_ids == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if gpu_ids == "-1":
+        return "cpu"
+    first = gpu_ids.split(",")[0]
+    if not first.isdigit():
+        raise UserError(f"--gpu_ids {gpu_ids!r}: use auto, -1 (CPU) or GPU numbers such as 0")
+    if not torch.cuda.is_available():
+        raise UserError(f"--gpu_ids {gpu_ids}: CUDA is not available on this machine; use --gpu_ids -1 for the CPU")
+    if int(first) >= torch.cuda.device_count():
+        raise UserError(f"--gpu_ids {gpu_ids}: this machine has {torch.cuda.device_count()} GPU(s)")
+    return f"cuda:{first}"
+
+
+def split_dir(opt: argparse.Namespace, split: str) -> str:
+    """<dataroot>/<split>_<level>_samples"""
+    return os.path.join(opt.dataroot, f"{split}_{opt.level}_samples")
+
+
+def run_dir(opt: argparse.Namespace) -> str:
+    return os.path.join(opt.checkpoints_dir, opt.name)
+
+
+def save_train_options(opt: argparse.Namespace, folder: str) -> str:
+    """Write the options in force as train_opt.json (atomically); returns the path."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, TRAIN_OPT_FILE)
+    tmp = path + f".part{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(vars(opt), handle, indent=2, sort_keys=True, default=str)
+    os.replace(tmp, path)
+    return path
+
+
+def load_train_options(folder: str) -> dict:
+    """Read train_opt.json of a run; a missing or broken file is a UserError naming it."""
+    path = os.path.join(folder, TRAIN_OPT_FILE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file; train with job03_train.py first, or give --weights") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc})") from None

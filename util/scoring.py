@@ -1,0 +1,89 @@
+"""Scoring a generator on test pairs: what job03 logs after every epoch and job04 reports.
+
+For every test pair, the generated label G(A) is compared with the true label B:
+pixel-wise F1 per class (generated colours classified by nearest palette colour,
+TP/FP/FN summed over all images), SSIM and LPIPS on the RGB label images, and the
+MSE of the label images scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .dataset import to_pixels
+from .metrics import LpipsScorer, PixelCounts, ssim_rgb
+from .palette import Palette
+from .spectrogram import write_png
+
+
+def to_uint8_image(tensor: torch.Tensor) -> np.ndarray:
+    """(C, H, W) in [-1, 1] -> (H, W, 3) uint8 RGB (a single channel is replicated)."""
+    pixels = to_pixels(tensor)
+    return np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
+
+
+@dataclass
+class PairScores:
+    """Summed pixel counts and per-image scores of a test run."""
+
+    palette: Palette
+    counts: PixelCounts
+    rows: list[dict] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        f1 = self.counts.f1_per_class()
+        out = {"pixel_f1": self.counts.mean_f1(),
+               "ssim": _mean(r["ssim"] for r in self.rows),
+               "lpips": _mean(r["lpips"] for r in self.rows),
+               "mse": _mean(r["mse"] for r in self.rows),
+               "n_images": len(self.rows)}
+        out.update({f"f1_{slug}": float(value) for slug, value in zip(self.palette.slugs, f1)})
+        return out
+
+
+def _mean(values) -> float:
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def score_pairs(generate: Callable[[torch.Tensor], torch.Tensor], dataset, palette: Palette,
+                lpips: LpipsScorer | None = None, batch_size: int = 4, max_images: int = 0,
+                image_dir: str | None = None, progress: bool = True) -> PairScores:
+    """Run ``generate`` (A batch -> fake B batch, both in [-1, 1]) over a pair dataset and score it.
+
+    With ``image_dir``, writes ``<stem>_real_A.png``, ``<stem>_fake_B.png`` and ``<stem>_real_B.png``.
+    ``max_images`` = 0 scores every pair.
+    """
+    n_images = len(dataset) if max_images <= 0 else min(max_images, len(dataset))
+    scores = PairScores(palette, PixelCounts(len(palette)))
+    for start in tqdm(range(0, n_images, batch_size), desc="scoring test pairs", unit="batch",
+                      disable=not progress or None, leave=False):
+        items = [dataset[i] for i in range(start, min(start + batch_size, n_images))]
+        fakes = generate(torch.stack([item["A"] for item in items]))
+        for item, fake in zip(items, fakes):
+            scores.rows.append(_score_one(item, fake, palette, lpips, scores.counts, image_dir))
+    return scores
+
+
+def _score_one(item: dict, fake: torch.Tensor, palette: Palette, lpips: LpipsScorer | None,
+               counts: PixelCounts, image_dir: str | None) -> dict:
+    fake_rgb, real_rgb = to_uint8_image(fake), to_uint8_image(item["B"])
+    pred, true = palette.classify(fake_rgb), palette.classify(real_rgb)
+    counts.update(pred, true)
+    one = PixelCounts(len(palette))
+    one.update(pred, true)
+    stem = os.path.splitext(os.path.basename(item["path"]))[0]
+    if image_dir:
+        write_png(os.path.join(image_dir, f"{stem}_real_A.png"), to_uint8_image(item["A"][:1]))
+        write_png(os.path.join(image_dir, f"{stem}_fake_B.png"), fake_rgb)
+        write_png(os.path.join(image_dir, f"{stem}_real_B.png"), real_rgb)
+    diff = (fake_rgb.astype(np.float32) - real_rgb.astype(np.float32)) / 255.0
+    return {"image": stem, "pixel_f1": one.mean_f1(), "ssim": ssim_rgb(fake_rgb, real_rgb),
+            "lpips": lpips.score(fake_rgb, real_rgb) if lpips is not None and lpips.available else float("nan"),
+            "mse": float(np.mean(diff ** 2))}
