@@ -114,6 +114,18 @@ def test_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--weights", default=None,
                         help="a generator .pth (ours or pix2pix's, e.g. species_net_G.pth) instead of --name/--epoch")
     parser.add_argument("--results_dir", default="out_img", help="where results are written")
+    group = parser.add_argument_group("whole recordings (--wav)")
+    group.add_argument("--wav", default=None,
+                       help="a recording or a folder of them: separate, detect and quantify every source "
+                            "instead of scoring test pairs")
+    group.add_argument("--channel", type=int, default=None, help="channel to use (0-based); default: the channel mean")
+    group.add_argument("--tile_overlap", type=int, default=32,
+                       help="frames by which consecutive tiles overlap; their outputs are cross-faded so seams do not show")
+    group.add_argument("--min_duration", type=float, default=0.05, help="shortest detection kept in the Raven table, seconds")
+    group.add_argument("--min_area", type=int, default=10, help="smallest detection kept in the Raven table, pixels")
+    group.add_argument("--save_spectrograms", action="store_true", help="also write each class's isolated spectrogram")
+    group.add_argument("--workers", type=int, default=1, help="recordings processed in parallel")
+    group.add_argument("--overwrite", action="store_true", help="re-process recordings whose outputs exist")
     return parser
 
 
@@ -181,3 +193,29 @@ def load_train_options(folder: str) -> dict:
         raise UserError(f"{path}: no such file; train with job03_train.py first, or give --weights") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc})") from None
+
+
+def finish_test_options(opt: argparse.Namespace) -> argparse.Namespace:
+    """job04: take level and palette from the run's train_opt.json when testing a trained run.
+
+    Returns ``opt`` with ``weights`` (the generator file to load) and ``epoch_label`` (for folder names).
+    """
+    if opt.weights is None:
+        if opt.name is None:
+            opt.name = opt.level
+        trained = load_train_options(run_dir(opt))
+        opt.level = trained.get("level", opt.level)
+        opt.palette = opt.palette or trained.get("palette")
+        opt.weights = os.path.join(run_dir(opt), f"{opt.epoch}_net_G.pth")
+        opt.epoch_label = str(opt.epoch)
+        if not os.path.exists(opt.weights):
+            raise UserError(f"{opt.weights}: no such checkpoint (--epoch {opt.epoch} of run {run_dir(opt)})")
+    else:
+        opt.name = opt.name or os.path.splitext(os.path.basename(opt.weights))[0]
+        opt.epoch_label = "weights"
+    opt.palette = opt.palette or opt.level
+    opt.batch_size = opt.batch_size or 4
+    opt.device = resolve_device(opt.gpu_ids)
+    if opt.num_threads > 0:
+        torch.set_num_threads(opt.num_threads)
+    return opt

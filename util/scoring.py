@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -87,3 +88,20 @@ def _score_one(item: dict, fake: torch.Tensor, palette: Palette, lpips: LpipsSco
     return {"image": stem, "pixel_f1": one.mean_f1(), "ssim": ssim_rgb(fake_rgb, real_rgb),
             "lpips": lpips.score(fake_rgb, real_rgb) if lpips is not None and lpips.available else float("nan"),
             "mse": float(np.mean(diff ** 2))}
+
+
+def generator_function(generator: torch.nn.Module, device: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A batch-in, batch-out function around a generator in eval mode, without gradients."""
+    def generate(A: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return generator(A.to(device)).float().cpu()
+    return generate
+
+
+def write_scores(scores: PairScores, out_dir: str) -> dict:
+    """per_image.csv and summary.csv in ``out_dir``; returns the summary."""
+    os.makedirs(out_dir, exist_ok=True)
+    pd.DataFrame(scores.rows).to_csv(os.path.join(out_dir, "per_image.csv"), index=False)
+    summary = scores.summary()
+    pd.DataFrame([summary]).to_csv(os.path.join(out_dir, "summary.csv"), index=False)
+    return summary

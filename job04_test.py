@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""job04: run a trained generator on test pairs (scores and images) or on whole recordings.
+
+Test pairs (default): every pair in <dataroot>/test_<level>_samples ->
+  <results_dir>/<name>/test_<epoch>/images/<stem>_{real_A,fake_B,real_B}.png,
+  per_image.csv and summary.csv (pixel F1 per class and mean, SSIM, LPIPS, MSE), printed too.
+Whole recordings (--wav FILE|DIR): for each recording, <results_dir>/<stem>/ gets one WAV per class
+  and residual.wav (they add up to the recording), labels.png, a Raven selection table,
+  occupancy.csv and frequency_profile.csv; for a folder also combined tables.
+
+The generator is the run's <epoch>_net_G.pth (architecture read from the weights, level and palette
+from its train_opt.json) or any pix2pix generator given with --weights. Batch norm uses its running
+statistics and dropout is off, so runs are repeatable.
+
+examples:
+  python job04_test.py --level species
+  python job04_test.py --weights out_gan_mdl/community_net_G.pth --level community --wav recordings/
+"""
+
+import os
+
+from util.cli import run_main
+from util.networks import load_generator
+from util.options import finish_test_options, split_dir, test_parser
+
+
+def test_pairs(opt, generator, config) -> None:
+    from util.dataset import AlignedPairDataset
+    from util.metrics import LpipsScorer
+    from util.palette import load_palette
+    from util.scoring import generator_function, score_pairs, write_scores
+
+    out_dir = os.path.join(opt.results_dir, opt.name, f"test_{opt.epoch_label}")
+    dataset = AlignedPairDataset(split_dir(opt, "test"), config["input_nc"])
+    lpips = LpipsScorer(opt.lpips_weights)
+    if not lpips.available:
+        print(lpips.reason)
+    palette = load_palette(opt.palette)
+    scores = score_pairs(generator_function(generator, opt.device), dataset, palette, lpips,
+                         batch_size=opt.batch_size, image_dir=os.path.join(out_dir, "images"))
+    summary = write_scores(scores, out_dir)
+    print(f"job04: {summary['n_images']} test pairs of {split_dir(opt, 'test')}: pixel F1 {summary['pixel_f1']:.3f} "
+          f"(" + ", ".join(f"{slug} {summary['f1_' + slug]:.3f}" for slug in palette.slugs) + f"), "
+          f"SSIM {summary['ssim']:.3f}, LPIPS {summary['lpips']:.3f}, MSE {summary['mse']:.4f}; written to {out_dir}")
+
+
+def main(argv=None) -> int:
+    opt = finish_test_options(test_parser(__doc__).parse_args(argv))
+    generator, config = load_generator(opt.weights, opt.device)
+    generator.eval()
+    if opt.wav:
+        from util.inference import run_on_recordings
+        return run_on_recordings(opt, generator, config)
+    test_pairs(opt, generator, config)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
