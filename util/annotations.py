@@ -6,7 +6,7 @@ view*, so rows are de-duplicated by selection number) and Audacity label files
 ``\\<TAB>low_hz<TAB>high_hz``). Writer: Raven selection tables that Raven opens.
 
 From boxes to pixels (our own rule): a pixel inside a box is labelled with the
-box's class when its level stands at least ``threshold_db`` above the noise
+box's class when its level stands at least ``threshold_db`` (10 dB) above the noise
 floor of its frequency row in the tile. The floor is the median level of that
 row over the tile's valid frames that no box covers (unannotated time is
 background by definition); where boxes cover more than 90 % of a row, the
@@ -32,7 +32,7 @@ RAVEN_LABEL_COLUMNS = ("Species", "Annotation", "Common Name")
 RAVEN_REQUIRED = ("Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)")
 RAVEN_COLUMNS = ("Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)",
                  "High Freq (Hz)", "Species", "Begin File", "Score")
-DEFAULT_BOX_THRESHOLD_DB = 6.0
+DEFAULT_BOX_THRESHOLD_DB = 10.0  # noise power is exponential: 10 dB over its median is exceeded by 0.1 % of noise bins (6 dB: 6 %)
 
 
 @dataclass(frozen=True)

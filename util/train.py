@@ -18,6 +18,7 @@ import random
 import signal
 import sys
 import time
+import warnings
 from argparse import Namespace
 from dataclasses import dataclass
 from typing import Callable
@@ -141,7 +142,9 @@ def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) 
                     model.save_networks(folder, "latest")
                     _print_resume(opt, epoch, iteration + 1)
                     return TrainResult(False, epoch, iteration + 1, folder, None)
-            model.update_learning_rate()
+            with warnings.catch_warnings():  # after a resume at an epoch's end no step has run yet: harmless
+                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
+                model.update_learning_rate()
             _log_metrics(folder, epoch, model, test_set, palette, lpips, opt)
             model.save_networks(folder, "latest")
             if opt.save_epoch_freq and epoch % opt.save_epoch_freq == 0:
