@@ -145,6 +145,7 @@ def main() -> None:
     loops = {"plain": plain, "ours": ours}
     if args.ablation:
         loops["ours without fused Adam"] = build(args, fused_adam=False)[1]
+        loops["ours without GEMM convs"] = build(args, gemm_max_pixels=0)[1]
     times = time_steps(loops, real_A, real_B, args.warmup, args.steps)
     report(times)
 

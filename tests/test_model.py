@@ -91,8 +91,12 @@ def test_step_matches_plain_pix2pix_loop():
         ours = model.get_current_losses()
         for name in plain:
             assert ours[name] == pytest.approx(plain[name], rel=1e-4, abs=1e-5), (step, name)
-    for key, value in netG.state_dict().items():
-        assert torch.allclose(model.netG.state_dict()[key], value, atol=1e-5), key
+    # Same maths, other summation order: Adam's first steps are about lr * sign(gradient), so an element whose
+    # gradient is nearly zero may step differently; no weight may be off by more than a few such steps.
+    ours_G = model.netG.state_dict()
+    differences = torch.cat([(ours_G[k] - v).abs().flatten() for k, v in netG.state_dict().items()
+                             if v.is_floating_point()])
+    assert differences.max() <= 3 * 2e-4 and differences.mean() < 1e-6
 
 
 def test_resume_from_state_continues_exactly_as_uninterrupted(tmp_path):
@@ -189,3 +193,16 @@ def test_bad_training_state_is_user_error(tmp_path):
         model.load_state(str(path))
     with pytest.raises(UserError, match="nothing_here"):
         model.load_networks(str(tmp_path), "nothing_here")
+
+
+def test_failed_compile_falls_back_to_eager(monkeypatch):
+    def broken_compile(*args, **kwargs):
+        raise RuntimeError("no C++ compiler")
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    with pytest.warns(UserWarning, match="torch.compile failed"):
+        model = _model(compile=True)
+    assert not model.compiled
+    A, B = _pair()
+    model.set_input({"A": A, "B": B, "path": ["toy.png"]})
+    model.optimize_parameters()
+    assert model.get_current_losses()["G_L1"] > 0

@@ -5,9 +5,10 @@ D loss = 0.5 (real + fake), then G on GAN loss + lambda_L1 * L1 with D frozen. A
 linear decay of the learning rate after ``n_epochs``.
 
 Speed on CPU comes from choices that leave the numerics alone (losses equal a plain pix2pix loop to float
-rounding): Adam's fused kernel instead of its per-tensor loop, gradients set to None rather than zeroed,
-D's weights frozen during G's update (no weight gradients), and optionally ``torch.compile``. See
-``bench/bench_train.py`` for the measured effect of each.
+rounding): Adam's fused kernel instead of its per-tensor loop, and the deep, few-pixel convolutions computed
+as plain matrix products (:func:`util.networks.use_gemm_convolutions`); as in pix2pix, D's weights get no
+gradient during G's update and gradients are set to None, not zeroed. ``torch.compile`` is optional (it was
+slower here). See ``bench/bench_train.py --ablation`` for the measured effect of each.
 
 Typical use (what ``job03_train.py`` does)::
 
@@ -23,6 +24,7 @@ Typical use (what ``job03_train.py`` does)::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import warnings
@@ -66,6 +68,7 @@ class Pix2PixConfig:
     amp: bool = False               # mixed precision, CUDA only
     compile: bool = False           # torch.compile both networks (falls back to eager if it fails)
     fused_adam: bool = True         # Adam's fused kernel (same update, much faster on CPU)
+    gemm_max_pixels: int = 256      # CPU: convolutions on inputs of at most this many pixels run as GEMM; 0: off
 
     @classmethod
     def from_options(cls, opt) -> "Pix2PixConfig":
@@ -107,6 +110,9 @@ class Pix2PixModel:
         self.netD = networks.define_D(config.input_nc + config.output_nc, config.ndf, config.netD,
                                       config.n_layers_D, config.norm, config.init_type,
                                       config.init_gain).to(self.device)
+        if self.device.type == "cpu" and config.gemm_max_pixels > 0:
+            for net in (self.netG, self.netD):
+                networks.use_gemm_convolutions(net, config.gemm_max_pixels)
         self.criterionGAN = networks.GANLoss(config.gan_mode).to(self.device)
         self.criterionL1 = nn.L1Loss()
         self.optimizer_G = self._adam(self.netG)
@@ -147,26 +153,39 @@ class Pix2PixModel:
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.n_epochs, eta_min=0)
 
     def _try_compile(self) -> bool:
-        """torch.compile both networks; on any failure keep eager mode and say so once."""
+        """torch.compile both networks; on any failure keep eager mode and say so once.
+
+        The compiled graphs are built now, on one throw-away training pass (D trainable, then D frozen, as in
+        a step), so that a compiler failure shows here and not mid-training. The pass changes nothing: no
+        optimiser step, and batch-norm statistics, gradients and random state are put back.
+        """
         try:
+            import torch._inductor.config as inductor_config
+            inductor_config.fallback_random = True  # dropout masks from eager's generator: same numbers, same seed
             forward_G, forward_D = torch.compile(self.netG), torch.compile(self.netD)
-            with torch.no_grad():  # compile now, so that a failure shows here and not mid-training
-                size = 2 ** networks.unet_depth(self.config.netG) if self.config.netG.startswith("unet") else 64
-                probe = torch.zeros(1, self.config.input_nc, size, size, device=self.device)
-                was_training = self.netG.training
-                self.netG.eval(), self.netD.eval()
-                forward_D(torch.cat([probe, forward_G(probe)], 1))
-                self.netG.train(was_training), self.netD.train(was_training)
+            with _state_restored(self.netG, self.netD):
+                size = 2 ** networks.unet_depth(self.config.netG) if self.config.netG.startswith("unet") else 256
+                A = torch.zeros(1, self.config.input_nc, size, size, device=self.device)
+                fake = forward_G(A)
+                _set_requires_grad(self.netD, True)
+                forward_D(torch.cat((A, fake.detach()), 1)).mean().backward()
+                _set_requires_grad(self.netD, False)
+                forward_D(torch.cat((A, fake), 1)).mean().backward()
+                _set_requires_grad(self.netD, True)
         except Exception as exc:  # compilers fail in many ways; eager mode computes the same thing
-            warnings.warn(f"torch.compile failed, training without it ({type(exc).__name__}: {exc})")
+            warnings.warn(f"torch.compile failed, training without it ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:200]})")
             return False
         self._forward_G, self._forward_D = forward_G, forward_D
         return True
 
     # ------------------------------------------------------------------------------------------ training
 
-    def set_input(self, A: torch.Tensor, B: torch.Tensor | None = None) -> None:
-        """A: (N, input_nc, H, W), B: (N, output_nc, H, W), both in [-1, 1]. B may be None for generating."""
+    def set_input(self, A, B: torch.Tensor | None = None) -> None:
+        """A: (N, input_nc, H, W), B: (N, output_nc, H, W), both in [-1, 1] (B may be None for generating);
+        or one batch dict from :class:`util.dataset.AlignedPairDataset` ({'A', 'B', 'path'})."""
+        if isinstance(A, dict):
+            A, B = A["A"], A.get("B")
         self.real_A = A.to(self.device, non_blocking=True)
         self.real_B = None if B is None else B.to(self.device, non_blocking=True)
 
@@ -346,6 +365,24 @@ class _NullContext:
 
     def __exit__(self, *exc):
         return False
+
+
+@contextlib.contextmanager
+def _state_restored(*nets: nn.Module):
+    """Run a throw-away pass: afterwards buffers (batch-norm statistics), gradients and RNG are as before."""
+    buffers = [{k: v.clone() for k, v in net.named_buffers()} for net in nets]
+    rng = torch.get_rng_state()
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try:
+        yield
+    finally:
+        for net, saved in zip(nets, buffers):
+            net.load_state_dict(saved, strict=False)
+            for param in net.parameters():
+                param.grad = None
+        torch.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
 
 
 def _set_requires_grad(net: nn.Module, flag: bool) -> None:

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""job06: the paper's evaluation tables and figures, on the test split made by job00.
+
+Reads ROOT/input_img/{train,test}_{species,community}_samples (A|B pairs, B the exact truth),
+ROOT/input_wav/{train,test}/<id>/ (the mixture and every source's own audio), the trained
+generators (<checkpoints_dir>/species_net_G.pth, community_net_G.pth) and their training logs
+(<checkpoints_dir>/<name>/metrics.csv). Writes into --out:
+
+  data01_ssim_lpips.xlsx                          SSIM / LPIPS per epoch, both models
+  data02_frequency_quantification.xlsx            mean level per frequency of each isolated source (GAN, truth)
+  data03_time_acoustic_space_quantification.xlsx  time and acoustic-space occupancy (GAN, truth)
+  data04_denoising.xlsx                           spectrogram MSE: GAN, spectral subtraction, Wiener, gating, none
+  data05_source_separation.xlsx                   waveform MSE and SI-SDR: GAN vs supervised NMF
+  data06_classification.xlsx                      per-species F1 of presence: GAN, ResNet50, VGG16
+  data07_pixel_f1.xlsx                            pixel-wise F1 per class, both levels
+  figures/fig01..fig08_*.png                      one figure per table, and example panels
+
+Each workbook's last sheet, 'about', says which data, which models and settings, the metric's
+domain and the software version. Existing outputs are kept unless --overwrite.
+
+The CNN classifiers are slow on a CPU: --cnn_image_size downsamples the tiles for them only,
+--cnn_epochs sets the training; --cnn_models none leaves them out.
+
+examples:
+  python job06_evaluate.py
+  python job06_evaluate.py --root demo --checkpoints_dir demo/out_gan_mdl --out demo/data --cnn_epochs 2
+"""
+
+from __future__ import annotations
+
+import sys
+
+from util.cli import make_parser, run_main, summary
+from util.classifiers import ARCHITECTURES
+from util.errors import UserError
+from util.evaluation import DEFAULT_MIN_TRUE_PIXELS, EvaluationOptions, run_evaluation, summary_lines
+from util.options import resolve_device
+
+
+def parse_args(argv=None):
+    defaults = EvaluationOptions()
+    parser = make_parser(__doc__)
+    parser.add_argument("--root", default=defaults.root, help="folder holding input_img/ and input_wav/ (job00's --out)")
+    parser.add_argument("--checkpoints_dir", default=defaults.checkpoints_dir, help="where the trained runs are")
+    parser.add_argument("--species_weights", default=None,
+                        help="species generator (default: <checkpoints_dir>/species_net_G.pth)")
+    parser.add_argument("--community_weights", default=None,
+                        help="community generator (default: <checkpoints_dir>/community_net_G.pth)")
+    parser.add_argument("--species_name", default=defaults.species_name,
+                        help="species run folder under --checkpoints_dir (its metrics.csv and train_opt.json)")
+    parser.add_argument("--community_name", default=defaults.community_name, help="community run folder")
+    parser.add_argument("--out", default=defaults.out, help="where the tables (xlsx) and figures/ are written")
+    parser.add_argument("--gpu_ids", default="auto", help="'auto' (CUDA if present), '-1' (CPU) or a GPU number")
+    parser.add_argument("--batch_size", type=int, default=defaults.batch_size, help="tiles per generator batch")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the CNNs and NMF (repeatable on CPU)")
+    parser.add_argument("--data_seed", type=int, default=None,
+                        help="the seed job00 made the data with, recorded in the about sheets (job00 does not store it)")
+    parser.add_argument("--max_test_tiles", type=int, default=0, help="use only the first N test tiles (0 = all)")
+    parser.add_argument("--overwrite", action="store_true", help="redo tables and figures that exist")
+    group = parser.add_argument_group("definitions (our own choices)")
+    group.add_argument("--min_true_pixels", type=int, default=DEFAULT_MIN_TRUE_PIXELS,
+                       help="a class is present in a tile when its true class map has at least this many pixels "
+                            "(the truth of data06; which tiles count in data04/data05)")
+    group.add_argument("--occupancy_min_pixels", type=int, default=defaults.occupancy_min_pixels,
+                       help="a class is present in a frame (time occupancy) with at least this many pixels")
+    group.add_argument("--gan_threshold", choices=("per_species", "overall"), default=defaults.gan_threshold,
+                       help="GAN presence = mask area above a threshold chosen on the training split to maximise "
+                            "F1, per species or one for all")
+    group = parser.add_argument_group("CNN classifiers (ResNet50, VGG16)")
+    group.add_argument("--cnn_models", default=",".join(defaults.cnn_models),
+                       help=f"comma-separated, from {', '.join(ARCHITECTURES)}; 'none' to skip them")
+    group.add_argument("--cnn_epochs", type=int, default=defaults.cnn_epochs, help="training epochs over the training tiles")
+    group.add_argument("--cnn_image_size", type=int, default=defaults.cnn_image_size,
+                       help="tiles are area-downsampled to N x N for the CNNs only (0 = full size)")
+    group.add_argument("--cnn_batch_size", type=int, default=defaults.cnn_batch_size, help="CNN training batch size")
+    group.add_argument("--cnn_lr", type=float, default=defaults.cnn_lr, help="Adam's learning rate for the CNNs")
+    group.add_argument("--cnn_weights", default=None,
+                       help="a folder with torchvision's ImageNet files resnet50-*.pth / vgg16-*.pth to start from; "
+                            "without it the CNNs train from scratch (nothing is downloaded)")
+    group = parser.add_argument_group("supervised NMF (separation baseline)")
+    group.add_argument("--nmf_components", type=int, default=defaults.nmf_components,
+                       help="basis spectra per community and for the background")
+    group.add_argument("--nmf_iter", type=int, default=defaults.nmf_iter, help="iterations when learning the bases")
+    group.add_argument("--nmf_max_frames", type=int, default=defaults.nmf_max_frames,
+                       help="training STFT frames per source, at most")
+    parser.add_argument("--n_examples", type=int, default=defaults.n_examples, help="example tiles per level in the panels")
+    return parser.parse_args(argv)
+
+
+def options_from_args(args, argv=None) -> EvaluationOptions:
+    models = tuple(m.strip().lower() for m in args.cnn_models.split(",") if m.strip() and m.strip().lower() != "none")
+    unknown = [m for m in models if m not in ARCHITECTURES]
+    if unknown:
+        raise UserError(f"--cnn_models {args.cnn_models}: choose from {', '.join(ARCHITECTURES)} or none")
+    for flag in ("batch_size", "cnn_epochs", "cnn_batch_size", "nmf_components", "nmf_iter", "nmf_max_frames"):
+        if getattr(args, flag) < 1:
+            raise UserError(f"--{flag} {getattr(args, flag)}: must be at least 1")
+    values = {k: v for k, v in vars(args).items() if k not in ("gpu_ids", "cnn_models")}
+    return EvaluationOptions(**values, cnn_models=models, device=resolve_device(args.gpu_ids),
+                             command=" ".join(["job06_evaluate.py", *(sys.argv[1:] if argv is None else argv)]))
+
+
+def main(argv=None) -> int:
+    opt = options_from_args(parse_args(argv), argv)
+    report = run_evaluation(opt)
+    for note in report.notes:
+        print(f"note: {note}")
+    for line in summary_lines(report, opt):
+        summary(f"job06: {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

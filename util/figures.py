@@ -1,0 +1,210 @@
+"""The evaluation's figures (job06): one function per figure, each drawing one table into one PNG.
+
+Every function takes the DataFrame that :mod:`util.evaluation` makes (or reads back from its xlsx) and a
+path, draws with matplotlib's Agg backend (no display needed), labels the axes with their units and
+writes the PNG atomically (temporary name, then rename). Missing values (NaN) are left out of a plot,
+never drawn as zero.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+DPI = 120
+METHOD_COLOURS = {"GAN": "#d62728", "spectral subtraction": "#1f77b4", "Wiener filtering": "#2ca02c",
+                  "no denoise": "#7f7f7f", "spectral gating": "#9467bd", "NMF": "#1f77b4",
+                  "ResNet50": "#1f77b4", "VGG16": "#2ca02c", "empty mask (reference)": "#cccccc"}
+
+
+def save_figure(fig, path: str) -> str:
+    """Write ``fig`` as PNG to ``path`` atomically and close it; returns ``path``."""
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.part{os.getpid()}")
+    try:
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def short_label(label: str, width: int = 16) -> str:
+    """'Lesser Cuckoo (Cuculus poliocephalus)' -> 'Lesser Cuckoo', wrapped to ``width`` characters."""
+    common = str(label).split(" (")[0]
+    return "\n".join(textwrap.wrap(common, width)) or common
+
+
+def grouped_bars(ax, table: pd.DataFrame, label_column: str, methods: list[str], ylabel: str) -> None:
+    """Bars of each method's value per row of ``table``, side by side."""
+    labels = [short_label(v) for v in table[label_column]]
+    x = np.arange(len(labels))
+    width = 0.8 / max(len(methods), 1)
+    for i, method in enumerate(methods):
+        values = pd.to_numeric(table[method], errors="coerce").to_numpy(float)
+        positions = x + (i - (len(methods) - 1) / 2) * width
+        finite = np.isfinite(values)
+        ax.bar(positions[finite], values[finite], width, label=method, color=METHOD_COLOURS.get(method))
+        for position in positions[~finite]:
+            ax.text(position, 0, "n/a", ha="center", va="bottom", fontsize=6, rotation=90)
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+
+
+# --------------------------------------------------------------------------- one figure per table
+
+def plot_ssim_lpips(table: pd.DataFrame, path: str) -> str:
+    """SSIM and LPIPS of each level per training epoch (data01)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric, better in ((axes[0], "ssim", "higher is better"), (axes[1], "lpips", "lower is better")):
+        for level, style in (("species", "o-"), ("community", "s--")):
+            values = pd.to_numeric(table[f"{level} {metric}"], errors="coerce")
+            if values.notna().any():
+                ax.plot(table["epoch"], values, style, label=level)
+            else:
+                ax.text(0.5, 0.5 if level == "species" else 0.4, f"{level}: no {metric.upper()} logged",
+                        transform=ax.transAxes, ha="center", fontsize=8)
+        ax.set_xlabel("training epoch")
+        ax.set_ylabel(f"{metric.upper()} (generated vs true label image)")
+        ax.set_title(f"{metric.upper()} on the test split ({better})")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_frequency_profiles(gan: pd.DataFrame, truth: pd.DataFrame, path: str) -> str:
+    """Mean level per frequency of each GAN-isolated source against the truth (data02), one panel per class."""
+    classes = [c for c in gan.columns if c != "frequency(Hz)"]
+    n_cols = 4
+    n_rows = -(-len(classes) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4 * n_cols, 2.8 * n_rows), squeeze=False, sharex=True)
+    freq_khz = pd.to_numeric(gan["frequency(Hz)"]).to_numpy(float) / 1000.0
+    for ax, name in zip(axes.ravel(), classes):
+        ax.plot(freq_khz, pd.to_numeric(truth[name], errors="coerce"), color="black", lw=1.2, label="truth")
+        ax.plot(freq_khz, pd.to_numeric(gan[name], errors="coerce"), color=METHOD_COLOURS["GAN"], lw=1.0,
+                label="GAN")
+        ax.set_title(short_label(name, 30), fontsize=9)
+        ax.set_xlabel("frequency (kHz)")
+        ax.set_ylabel("mean level (dB re FS)")
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(classes):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=8)
+    fig.suptitle("Frequency distribution of each isolated source: GAN vs truth (test split)")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_occupancy(table: pd.DataFrame, path: str) -> str:
+    """Time and acoustic-space occupancy per class, GAN vs truth (data03)."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    for ax, what in zip(axes, ("time percentage", "acoustic space percentage")):
+        frame = pd.DataFrame({"class": table["community/species"], "GAN": table[what], "truth": table[f"true {what}"]})
+        grouped_bars(ax, frame, "class", ["GAN", "truth"], f"{what.replace(' percentage', '')} occupancy (%)")
+        ax.set_title(f"{what.replace(' percentage', '').capitalize()} occupancy (test split)")
+    return save_figure(fig, path)
+
+
+def plot_denoising(table: pd.DataFrame, path: str) -> str:
+    """Spectrogram MSE per species of each denoising method (data04); lower is better."""
+    methods = [c for c in table.columns if c != "species"]
+    fig, ax = plt.subplots(figsize=(12, 4.5))
+    grouped_bars(ax, table, "species", methods, "MSE vs clean species spectrogram\n(dB image scaled to [0, 1])")
+    ax.set_title("Denoising: lower is better")
+    return save_figure(fig, path)
+
+
+def plot_separation(table: pd.DataFrame, path: str) -> str:
+    """Waveform MSE and SI-SDR per community, GAN vs NMF (data05)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    grouped_bars(axes[0], table, "community", ["GAN", "NMF"], "waveform MSE ((full scale)²)")
+    axes[0].set_title("Separation MSE (lower is better)")
+    sdr = pd.DataFrame({"community": table["community"], "GAN": table["GAN SI-SDR (dB)"],
+                        "NMF": table["NMF SI-SDR (dB)"]})
+    grouped_bars(axes[1], sdr, "community", ["GAN", "NMF"], "SI-SDR (dB)")
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[1].set_title("Separation SI-SDR (higher is better)")
+    return save_figure(fig, path)
+
+
+def plot_classification(table: pd.DataFrame, path: str) -> str:
+    """Per-species (and mean) F1 of tile-level presence for each classifier (data06)."""
+    methods = [c for c in table.columns if c != "species"]
+    fig, ax = plt.subplots(figsize=(12, 4.5))
+    grouped_bars(ax, table, "species", methods, "F1 of species presence per tile")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Classification (test split)")
+    return save_figure(fig, path)
+
+
+def plot_pixel_f1(table: pd.DataFrame, path: str) -> str:
+    """Pixel-wise F1 per class and the mean, species and community level (data07)."""
+    levels = list(dict.fromkeys(table["level"]))
+    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4.5), squeeze=False,
+                             gridspec_kw={"width_ratios": [max((table["level"] == lv).sum(), 1) for lv in levels]})
+    for ax, level in zip(axes[0], levels):
+        rows = table[table["level"] == level]
+        values = pd.to_numeric(rows["pixel F1"], errors="coerce").to_numpy(float)
+        colours = ["#444444" if c == "mean" else METHOD_COLOURS["GAN"] for c in rows["class"]]
+        ax.bar(range(len(rows)), np.nan_to_num(values), color=colours)
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels([short_label(c) for c in rows["class"]], rotation=45, ha="right", fontsize=8)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("pixel-wise F1")
+        ax.set_title(f"{level} level (test split)")
+        ax.grid(axis="y", alpha=0.3)
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------- example panels
+
+@dataclass
+class ExamplePanel:
+    """One test tile shown four ways: mixture | truth | GAN | the GAN-isolated source."""
+
+    title: str
+    mixture: np.ndarray          # uint8 grey (rows, frames)
+    truth_rgb: np.ndarray        # uint8 (rows, frames, 3)
+    gan_rgb: np.ndarray          # uint8 (rows, frames, 3), as generated
+    isolated: np.ndarray         # uint8 grey: the mixture under the GAN mask of ``isolated_label``
+    isolated_label: str
+    start_s: float
+    duration_s: float
+    max_freq_hz: float
+
+
+def plot_examples(panels: list[ExamplePanel], path: str, title: str = "") -> str:
+    """A row per example tile: mixture | truth | GAN | isolated, time (s) across, frequency (kHz) up."""
+    n = max(len(panels), 1)
+    fig, axes = plt.subplots(n, 4, figsize=(15, 3.4 * n), squeeze=False)
+    for row, panel in zip(axes, panels):
+        extent = (panel.start_s, panel.start_s + panel.duration_s, 0.0, panel.max_freq_hz / 1000.0)
+        images = ((panel.mixture, "mixture (spectrogram)", "gray"), (panel.truth_rgb, "truth (label)", None),
+                  (panel.gan_rgb, "GAN output", None),
+                  (panel.isolated, f"isolated: {short_label(panel.isolated_label, 40)}", "gray"))
+        for ax, (image, name, cmap) in zip(row, images):
+            ax.imshow(image, cmap=cmap, vmin=0, vmax=255, aspect="auto", extent=extent, interpolation="nearest")
+            ax.set_title(f"{name}\n{panel.title}", fontsize=8)
+            ax.set_xlabel("time (s)")
+            ax.set_ylabel("frequency (kHz)")
+    if not panels:
+        axes[0][0].text(0.5, 0.5, "no test tiles", ha="center")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
