@@ -13,7 +13,7 @@ generators (<checkpoints_dir>/species_net_G.pth, community_net_G.pth) and their 
   data05_source_separation.xlsx                   waveform MSE and SI-SDR: GAN vs supervised NMF
   data06_classification.xlsx                      per-species F1 of presence: GAN, ResNet50, VGG16
   data07_pixel_f1.xlsx                            pixel-wise F1 per class, both levels
-  figures/fig01..fig08_*.png                      one figure per table, and example panels
+  figures/fig01..fig09_*.png                      one figure per table, and example panels per level
 
 Each workbook's last sheet, 'about', says which data, which models and settings, the metric's
 domain and the software version. Existing outputs are kept unless --overwrite.
@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import sys
 
+import torch
+
 from util.cli import make_parser, run_main, summary
 from util.classifiers import ARCHITECTURES
 from util.errors import UserError
@@ -43,15 +45,16 @@ def parse_args(argv=None):
     parser.add_argument("--root", default=defaults.root, help="folder holding input_img/ and input_wav/ (job00's --out)")
     parser.add_argument("--checkpoints_dir", default=defaults.checkpoints_dir, help="where the trained runs are")
     parser.add_argument("--species_weights", default=None,
-                        help="species generator (default: <checkpoints_dir>/species_net_G.pth)")
+                        help="species generator .pth; None means <checkpoints_dir>/species_net_G.pth")
     parser.add_argument("--community_weights", default=None,
-                        help="community generator (default: <checkpoints_dir>/community_net_G.pth)")
+                        help="community generator .pth; None means <checkpoints_dir>/community_net_G.pth")
     parser.add_argument("--species_name", default=defaults.species_name,
                         help="species run folder under --checkpoints_dir (its metrics.csv and train_opt.json)")
     parser.add_argument("--community_name", default=defaults.community_name, help="community run folder")
     parser.add_argument("--out", default=defaults.out, help="where the tables (xlsx) and figures/ are written")
     parser.add_argument("--gpu_ids", default="auto", help="'auto' (CUDA if present), '-1' (CPU) or a GPU number")
     parser.add_argument("--batch_size", type=int, default=defaults.batch_size, help="tiles per generator batch")
+    parser.add_argument("--num_threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the CNNs and NMF (repeatable on CPU)")
     parser.add_argument("--data_seed", type=int, default=None,
                         help="the seed job00 made the data with, recorded in the about sheets (job00 does not store it)")
@@ -73,7 +76,9 @@ def parse_args(argv=None):
     group.add_argument("--cnn_image_size", type=int, default=defaults.cnn_image_size,
                        help="tiles are area-downsampled to N x N for the CNNs only (0 = full size)")
     group.add_argument("--cnn_batch_size", type=int, default=defaults.cnn_batch_size, help="CNN training batch size")
-    group.add_argument("--cnn_lr", type=float, default=defaults.cnn_lr, help="Adam's learning rate for the CNNs")
+    group.add_argument("--cnn_lr", type=float, default=None,
+                       help="Adam's learning rate for both CNNs; None: ResNet50 1e-3, VGG16 1e-4 (VGG16 has no batch "
+                            "norm and diverges at 1e-3 from scratch)")
     group.add_argument("--cnn_weights", default=None,
                        help="a folder with torchvision's ImageNet files resnet50-*.pth / vgg16-*.pth to start from; "
                             "without it the CNNs train from scratch (nothing is downloaded)")
@@ -95,7 +100,9 @@ def options_from_args(args, argv=None) -> EvaluationOptions:
     for flag in ("batch_size", "cnn_epochs", "cnn_batch_size", "nmf_components", "nmf_iter", "nmf_max_frames"):
         if getattr(args, flag) < 1:
             raise UserError(f"--{flag} {getattr(args, flag)}: must be at least 1")
-    values = {k: v for k, v in vars(args).items() if k not in ("gpu_ids", "cnn_models")}
+    if args.num_threads > 0:
+        torch.set_num_threads(args.num_threads)
+    values = {k: v for k, v in vars(args).items() if k not in ("gpu_ids", "cnn_models", "num_threads")}
     return EvaluationOptions(**values, cnn_models=models, device=resolve_device(args.gpu_ids),
                              command=" ".join(["job06_evaluate.py", *(sys.argv[1:] if argv is None else argv)]))
 

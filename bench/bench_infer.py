@@ -169,16 +169,20 @@ def sweep(ngf: int, rounds: int, with_compile: bool) -> None:
             for precision in ("float32", "bfloat16"):
                 variants[f"batch {batch} compiled+cl   {precision}"] = _variant(net, batch, "channels_last",
                                                                               precision, True)
-    times = {name: [] for name in variants}
+    wall = {name: [] for name in variants}
+    cpu = {name: [] for name in variants}
     for _ in range(rounds):
         for name, (run, batch) in variants.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run()
-            times[name].append((time.perf_counter() - start) / batch * 1e3)
-    print(f"generator alone, U-Net 256 ngf {ngf}, ms per tile over {rounds} rounds (best / median); "
-          f"{os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads")
-    for name, values in times.items():
-        print(f"  {name}  {min(values):7.1f} / {statistics.median(values):7.1f}")
+            wall[name].append((time.perf_counter() - start) / batch * 1e3)
+            cpu[name].append((time.process_time() - start_cpu) / batch * 1e3)
+    print(f"generator alone, U-Net 256 ngf {ngf}, ms per tile over {rounds} rounds: wall best / median, and CPU "
+          f"time (all threads) median; {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    for name in variants:
+        print(f"  {name}  wall {min(wall[name]):7.1f} / {statistics.median(wall[name]):7.1f}   "
+              f"CPU {statistics.median(cpu[name]):7.1f}")
 
 
 def _variant(net, batch: int, layout: str, precision: str, compiled: bool):

@@ -35,8 +35,9 @@ LOSS_TOLERANCE = 1e-4  # relative; float32 rounding differs between Adam impleme
 class PlainPix2Pix:
     """pix2pix's training step with no speed-ups, as the baseline."""
 
-    def __init__(self, netG, netD, lr=2e-4, beta1=0.5, lambda_L1=100.0):
+    def __init__(self, netG, netD, lr=2e-4, beta1=0.5, lambda_L1=100.0, freeze_D=True):
         self.netG, self.netD = netG, netD
+        self.freeze_D = freeze_D  # pix2pix freezes D's weights during G's update; --ablation also times not doing so
         self.criterionGAN, self.criterionL1 = networks.GANLoss("vanilla"), torch.nn.L1Loss()
         self.optimizer_G = torch.optim.Adam(netG.parameters(), lr=lr, betas=(beta1, 0.999))
         self.optimizer_D = torch.optim.Adam(netD.parameters(), lr=lr, betas=(beta1, 0.999))
@@ -53,7 +54,7 @@ class PlainPix2Pix:
         ((loss_D_fake + loss_D_real) * 0.5).backward()
         self.optimizer_D.step()
         for p in self.netD.parameters():
-            p.requires_grad = False
+            p.requires_grad = not self.freeze_D
         self.optimizer_G.zero_grad()
         loss_G_GAN = self.criterionGAN(self.netD(fake_AB), True)
         loss_G_L1 = self.criterionL1(fake_B, real_B) * self.lambda_L1
@@ -137,17 +138,22 @@ def main() -> None:
     real_B = torch.rand(1, 3, args.size, args.size, generator=generator) * 2 - 1
     plain, ours = build(args)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.size}x{args.size}, "
-          f"ngf {args.ngf}, ndf {args.ndf}, batch 1, compile {ours.model.compiled}")
+          f"ngf {args.ngf}, ndf {args.ndf}, batch 1, compile {ours.model.compiled}, "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     difference = first_step_agreement(plain, ours, real_A, real_B, args.seed)
     verdict = "agree" if difference <= LOSS_TOLERANCE else "DIFFER"
     print(f"first-step losses {verdict}: largest relative difference {difference:.2e} (tolerance {LOSS_TOLERANCE:g})")
 
     loops = {"plain": plain, "ours": ours}
     if args.ablation:
+        unfrozen = build(args)[0]
+        unfrozen.freeze_D = False
+        loops["plain, D not frozen for G"] = unfrozen
         loops["ours without fused Adam"] = build(args, fused_adam=False)[1]
         loops["ours without GEMM convs"] = build(args, gemm_max_pixels=0)[1]
     times = time_steps(loops, real_A, real_B, args.warmup, args.steps)
     report(times)
+    print(f"load average at the end {os.getloadavg()[0]:.2f} (other work on the machine slows both loops)")
 
 
 if __name__ == "__main__":

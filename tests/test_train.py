@@ -78,9 +78,17 @@ def test_each_epoch_logs_test_scores_and_the_final_generator_has_the_published_n
     assert saved["ngf"] == 8 and saved["level"] == "species" and saved["netG"] == "unet_256"
 
 
-def test_a_second_run_of_the_same_name_is_refused_without_continue_train(dataroot, uninterrupted):
-    result = run_job("job03_train.py", "--dataroot", dataroot, "--checkpoints_dir", str(uninterrupted), *TINY)
-    assert result.returncode == 2 and "--continue_train" in result.stderr and "Traceback" not in result.stderr
+def test_a_finished_run_is_skipped_and_an_unfinished_one_needs_continue_train_or_overwrite(dataroot, uninterrupted,
+                                                                                            tmp_path):
+    again = run_job("job03_train.py", "--dataroot", dataroot, "--checkpoints_dir", str(uninterrupted), *TINY)
+    assert again.returncode == 0 and "already trained" in again.stdout
+    train(options(dataroot, tmp_path), stop_after_step=lambda step: step == 2)
+    refused = run_job("job03_train.py", "--dataroot", dataroot, "--checkpoints_dir", str(tmp_path), *TINY)
+    assert refused.returncode == 2 and "--continue_train" in refused.stderr and "Traceback" not in refused.stderr
+    fresh = train(options(dataroot, tmp_path, "--overwrite"))
+    assert fresh.finished
+    with open(tmp_path / "species" / "metrics.csv") as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "2"]
 
 
 def test_ctrl_c_saves_and_says_how_to_resume(dataroot, tmp_path):

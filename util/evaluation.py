@@ -137,7 +137,11 @@ def load_tiles(root: str, split: str, palettes: dict[str, Palette], levels=LEVEL
     ``max_tiles`` > 0 keeps the first that many (by name).
     """
     first, *others = levels
-    paths = list_pairs(pair_folder(root, split, first))
+    folder = pair_folder(root, split, first)
+    if not os.path.isdir(folder):
+        raise UserError(f"{folder}: no such folder; job06 needs job00's {split} split under --root "
+                        f"(input_img/{split}_<level>_samples and input_wav/{split}/)")
+    paths = list_pairs(folder)
     if max_tiles > 0:
         paths = paths[:max_tiles]
     tiles = []
@@ -772,10 +776,10 @@ class EvaluationOptions:
     occupancy_min_pixels: int = 1
     gan_threshold: str = "per_species"            # per_species | overall
     cnn_models: tuple[str, ...] = ("resnet50", "vgg16")
-    cnn_epochs: int = 5
+    cnn_epochs: int = 10
     cnn_image_size: int = 128
     cnn_batch_size: int = 16
-    cnn_lr: float = 1e-4
+    cnn_lr: float | None = None                   # None: per network (util.classifiers.DEFAULT_LR)
     cnn_weights: str | None = None
     nmf_components: int = 16
     nmf_iter: int = 200
@@ -916,10 +920,10 @@ class Evaluation:
     def classification(self) -> dict[str, pd.DataFrame]:
         n = len(self.palettes["species"])
         min_px = self.opt.min_true_pixels
-        train_truth = pixel_areas(np.stack([t.true_maps["species"] for t in self.train_tiles]), n) >= min_px
-        test_truth = pixel_areas(np.stack(self.valid_true_maps_padded("species")), n) >= min_px
-        train_areas = pixel_areas(np.stack(valid_maps_padded(self.gan_maps("species", "train"), self.train_tiles)), n)
-        test_areas = pixel_areas(np.stack(valid_maps_padded(self.gan_maps("species"), self.test_tiles)), n)
+        train_truth = pixel_areas([t.true_maps["species"][:, :t.n_valid] for t in self.train_tiles], n) >= min_px
+        test_truth = pixel_areas(self.valid_true_maps("species"), n) >= min_px
+        train_areas = pixel_areas(valid_maps(self.gan_maps("species", "train"), self.train_tiles), n)
+        test_areas = pixel_areas(self.valid_gan_maps("species"), n)
         thresholds = choose_area_thresholds(train_areas, train_truth, self.opt.gan_threshold == "per_species", min_px)
         slugs = self.palettes["species"].slugs
         self.counts["classification"] = {
@@ -929,9 +933,6 @@ class Evaluation:
             "test tiles with the species present": dict(zip(slugs, test_truth.sum(axis=0).tolist()))}
         predictions = {GAN: test_areas > thresholds, **self.cnn_predictions(train_truth)}
         return {"data": classification_table(test_truth, predictions, self.palettes["species"])}
-
-    def valid_true_maps_padded(self, level: str) -> list[np.ndarray]:
-        return valid_maps_padded([t.true_maps[level] for t in self.test_tiles], self.test_tiles)
 
     def cnn_predictions(self, train_truth: np.ndarray) -> dict[str, np.ndarray | None]:
         out: dict[str, np.ndarray | None] = {name: None for name in ARCHITECTURES.values()}
@@ -954,7 +955,7 @@ class Evaluation:
             out[result.name] = result.present
             self.counts["classification"]["CNN training"][result.name] = {
                 "start": result.weights_path or "random initialisation (weights=None)",
-                "epochs": config.epochs, "batch size": config.batch_size, "Adam lr": config.lr,
+                "epochs": config.epochs, "batch size": config.batch_size, "Adam lr": config.lr_for(arch),
                 "input": f"1 x {size or 'full'} x {size or 'full'}", "parameters": result.n_parameters,
                 "loss per epoch": [round(v, 4) for v in result.log.epoch_losses],
                 "training seconds": round(result.log.seconds, 1)}
@@ -998,17 +999,6 @@ class Evaluation:
     def common_about(self) -> dict:
         return {"software": software_versions(), "made": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "command": self.opt.command}
-
-
-def valid_maps_padded(maps: list[np.ndarray], tiles: list[Tile]) -> list[np.ndarray]:
-    """Class maps with their padding frames set to background (same shape for every tile, so they stack)."""
-    out = []
-    for m, t in zip(maps, tiles):
-        m = m.copy()
-        m[:, t.n_valid:] = 0
-        out.append(m)
-    return out
-
 
 
 # --------------------------------------------------------------------------- what each table is
@@ -1140,7 +1130,7 @@ FIGURE_FILES = OrderedDict([
     ("classification", "fig06_classification_f1.png"),
     ("pixel_f1", "fig07_pixel_f1.png"),
 ])
-EXAMPLE_FILES = {level: f"fig08_examples_{level}.png" for level in LEVELS}
+EXAMPLE_FILES = {"species": "fig08_examples_species.png", "community": "fig09_examples_community.png"}
 
 
 def draw_table_figure(key: str, sheets: dict[str, pd.DataFrame], path: str) -> str:

@@ -104,6 +104,7 @@ class Pix2PixModel:
         _check_config(config)
         self.device = torch.device(config.device)
         self.is_train = is_train
+        self.model_names = ["G", "D"] if is_train else ["G"]  # test mode saves and loads G alone, as pix2pix
         self.use_amp = bool(config.amp) and self.device.type == "cuda"
         self.netG = networks.define_G(config.input_nc, config.output_nc, config.ngf, config.netG, config.norm,
                                       not config.no_dropout, config.init_type, config.init_gain).to(self.device)
@@ -278,7 +279,8 @@ class Pix2PixModel:
     def generate(self, A: torch.Tensor) -> torch.Tensor:
         """G(A) for A (N, input_nc, H, W) in [-1, 1] -> (N, output_nc, H, W) in [-1, 1], on A's device.
 
-        Runs in the current mode (see :meth:`train` / :meth:`eval`); no gradients are kept.
+        Runs in the current mode (see :meth:`train` / :meth:`eval`; in train mode, as pix2pix's test script
+        without --eval, dropout is on and batch norm uses, and updates, batch statistics). No gradients kept.
         """
         with torch.inference_mode(), self._autocast():
             fake = self.netG(A.to(self.device))

@@ -90,6 +90,8 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--crop_size", type=int, default=256, help="crop width in frames with --preprocess crop")
     group.add_argument("--serial_batches", action="store_true", help="take pairs in order instead of shuffled")
     group.add_argument("--continue_train", action="store_true", help="resume from the latest saved state")
+    group.add_argument("--overwrite", action="store_true",
+                       help="start the run afresh even if a run of this --name exists (its files are replaced)")
     group.add_argument("--save_epoch_freq", type=int, default=None, help="keep a copy of the networks every N epochs (preset)")
     group.add_argument("--print_freq", type=int, default=50, help="log the losses every N iterations")
     group.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")

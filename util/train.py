@@ -117,11 +117,15 @@ def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) 
     test_set = AlignedPairDataset(split_dir(opt, "test"), opt.input_nc)
     model = Pix2PixModel(Pix2PixConfig.from_options(opt))
     epoch, start_iter = _start_point(opt, model, folder)
+    last_epoch = opt.n_epochs + opt.n_epochs_decay
+    final = os.path.join(opt.checkpoints_dir, f"{opt.level}_net_G.pth")
+    if epoch > last_epoch and os.path.exists(final):
+        print(f"{folder}: already trained for {last_epoch} epochs; nothing to do (--overwrite starts afresh)")
+        return TrainResult(True, last_epoch, 0, folder, final)
     save_train_options(opt, folder)
     lpips = LpipsScorer(opt.lpips_weights, device="cpu")
     if not lpips.available:
         print(lpips.reason, file=sys.stderr)
-    last_epoch = opt.n_epochs + opt.n_epochs_decay
     step = 0
     with StopRequest() as stop:
         while epoch <= last_epoch:
@@ -151,7 +155,6 @@ def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) 
                 model.save_networks(folder, epoch)
             epoch, start_iter = epoch + 1, 0
             _save_state(model, folder, epoch, 0)
-    final = os.path.join(opt.checkpoints_dir, f"{opt.level}_net_G.pth")
     model.save_networks(opt.checkpoints_dir, opt.level)
     os.remove(os.path.join(opt.checkpoints_dir, f"{opt.level}_net_D.pth"))
     return TrainResult(True, last_epoch, 0, folder, final)
@@ -167,9 +170,16 @@ def _start_point(opt: Namespace, model: Pix2PixModel, folder: str) -> tuple[int,
         set_rng_states(extra["rng"])
         print(f"resuming {folder} at epoch {extra['epoch']}, step {extra['iteration']}")
         return extra["epoch"], extra["iteration"]
-    if os.path.exists(state_path):
-        raise UserError(f"{folder}: a run of this name exists; resume it with --continue_train, "
-                        f"or choose another --name")
+    if os.path.exists(state_path) and not opt.overwrite:
+        extra = torch.load(state_path, map_location="cpu", weights_only=True)["progress"]
+        if extra["epoch"] > opt.n_epochs + opt.n_epochs_decay:
+            return extra["epoch"], 0  # finished: the caller skips it
+        raise UserError(f"{folder}: an unfinished run of this name exists; resume it with --continue_train, "
+                        f"start afresh with --overwrite, or choose another --name")
+    if opt.overwrite:
+        for name in (STATE_FILE, LOSS_LOG, METRICS_LOG):
+            if os.path.exists(os.path.join(folder, name)):
+                os.remove(os.path.join(folder, name))
     return opt.epoch_count, 0
 
 
