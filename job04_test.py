@@ -44,13 +44,30 @@ def test_pairs(opt, generator, config) -> None:
           f"SSIM {summary['ssim']:.3f}, LPIPS {summary['lpips']:.3f}, MSE {summary['mse']:.4f}; written to {out_dir}")
 
 
+def recordings(opt, generator) -> int:
+    from util.cli import AUDIO_EXTENSIONS, find_files, report_failures
+    from util.inference import process_recordings
+    from util.palette import load_palette
+
+    result = process_recordings(find_files(opt.wav, AUDIO_EXTENSIONS), generator, load_palette(opt.palette),
+                                opt.results_dir, device=opt.device, batch_size=opt.batch_size, channel=opt.channel,
+                                tile_overlap=opt.tile_overlap, min_duration_s=opt.min_duration,
+                                min_area_px=opt.min_area, save_spectrograms=opt.save_spectrograms,
+                                overwrite=opt.overwrite)
+    n_skipped = sum(1 for _, r in result.done if r.skipped)
+    n_selections = sum(r.n_selections or 0 for _, r in result.done if not r.skipped)
+    print(f"job04: {len(result.done) - n_skipped} recording(s) processed into {opt.results_dir}/<stem>/ "
+          f"({n_skipped} already done, {len(result.failures)} failed), {n_selections} selections; "
+          f"combined tables: {result.selections_path}, {result.occupancy_path}")
+    return report_failures(result)
+
+
 def main(argv=None) -> int:
     opt = finish_test_options(test_parser(__doc__).parse_args(argv))
     generator, config = load_generator(opt.weights, opt.device)
     generator.eval()
     if opt.wav:
-        from util.inference import run_on_recordings
-        return run_on_recordings(opt, generator, config)
+        return recordings(opt, generator)
     test_pairs(opt, generator, config)
     return 0
 

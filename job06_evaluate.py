@@ -28,6 +28,7 @@ examples:
 
 from __future__ import annotations
 
+import os
 import sys
 
 import torch
@@ -114,6 +115,13 @@ def main(argv=None) -> int:
         print(f"note: {note}")
     for line in summary_lines(report, opt):
         summary(f"job06: {line}")
+    if report.failures:
+        not_made: dict[str, list[str]] = {}
+        for path, message in report.failures:
+            not_made.setdefault(message, []).append(os.path.basename(path))
+        for message, names in not_made.items():
+            print(f"error: {message} (not made: {', '.join(names)})", file=sys.stderr)
+        return 1
     return 0
 
 

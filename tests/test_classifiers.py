@@ -1,7 +1,5 @@
 """The CNN baselines of data06: ResNet50 and VGG16 on one-channel tiles, eight species out."""
 
-import os
-
 import numpy as np
 import pytest
 import torch

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from util.evaluation import (ABOUT_SHEET, EMPTY_MASK, TABLE_FILES, choose_area_thresholds, classification_table,
+from util.evaluation import (ABOUT_SHEET, EMPTY_MASK, SILENCE, TABLE_FILES, choose_area_thresholds, classification_table,
                              denoising_scores, denoising_table, f1_scores, frequency_profile_table, occupancy_table,
                              pixel_counts, pixel_f1_table, read_workbook, separation_scores, separation_table,
                              ssim_lpips_table, write_workbook)
@@ -108,12 +108,14 @@ def test_separation_scores_a_perfect_estimate_at_zero_mse_and_high_si_sdr():
 def test_separation_table_has_mse_and_si_sdr_for_gan_and_nmf():
     records = [{"tile": "a", "community": "bird", "method": "GAN", "mse": 1e-5, "si_sdr": 10.0, "si_sdri": 5.0},
                {"tile": "a", "community": "bird", "method": "NMF", "mse": 3e-5, "si_sdr": 2.0, "si_sdri": -3.0},
-               {"tile": "b", "community": "bird", "method": "GAN", "mse": 3e-5, "si_sdr": np.nan, "si_sdri": np.nan}]
+               {"tile": "b", "community": "bird", "method": "GAN", "mse": 3e-5, "si_sdr": np.nan, "si_sdri": np.nan},
+               {"tile": "a", "community": "bird", "method": SILENCE, "mse": 4e-5, "si_sdr": np.nan, "si_sdri": np.nan}]
     table = separation_table(records, PALETTES["community"])
     assert list(table.columns) == ["community", "GAN", "NMF", "GAN SI-SDR (dB)", "NMF SI-SDR (dB)",
-                                   "GAN SI-SDR improvement (dB)", "NMF SI-SDR improvement (dB)"]
+                                   "GAN SI-SDR improvement (dB)", "NMF SI-SDR improvement (dB)", SILENCE]
     bird = table.set_index("community").loc["bird"]
     assert bird["GAN"] == pytest.approx(2e-5) and bird["GAN SI-SDR (dB)"] == 10.0 and bird["NMF"] == 3e-5
+    assert bird[SILENCE] == 4e-5
     assert table["community"].tolist() == ["bird", "insect", "human"]
 
 
@@ -188,7 +190,7 @@ COLUMNS = {
     "denoising": ["species", "GAN", "spectral subtraction", "Wiener filtering", "no denoise", "spectral gating",
                   EMPTY_MASK],
     "separation": ["community", "GAN", "NMF", "GAN SI-SDR (dB)", "NMF SI-SDR (dB)", "GAN SI-SDR improvement (dB)",
-                   "NMF SI-SDR improvement (dB)"],
+                   "NMF SI-SDR improvement (dB)", SILENCE],
     "classification": ["species", "GAN", "ResNet50", "VGG16"],
     "pixel_f1": ["level", "class", "pixel F1", "precision", "recall", "true pixels", "predicted pixels"],
 }
@@ -270,9 +272,13 @@ def test_job06_keeps_finished_tables_unless_overwrite(tiny_run):
     assert os.path.getmtime(path) == before and "existing outputs kept" in result.stdout
 
 
-def test_job06_without_a_generator_says_which_file_is_missing(tiny_run, tmp_path):
+def test_job06_without_generators_makes_what_it_can_and_names_the_missing_files(tiny_run, tmp_path):
     root = tiny_run[0]
     result = run_job06("--root", str(root), "--checkpoints_dir", str(tmp_path / "none"), "--out", str(tmp_path / "d"),
                        "--gpu_ids", "-1", "--cnn_models", "none")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "species_net_G.pth: no such generator" in result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2
+    assert "species_net_G.pth: no such generator" in errors[0] and "data02_frequency_quantification.xlsx" in errors[0]
+    assert "community_net_G.pth: no such generator" in errors[1] and "data05_source_separation.xlsx" in errors[1]
+    assert sorted(os.listdir(tmp_path / "d")) == ["data01_ssim_lpips.xlsx", "figures"]

@@ -26,7 +26,9 @@ Domains (DESIGN section 4) and our own definitions, each stated again in the tab
   (:func:`util.metrics.spectrogram_mse`), over the tile's valid frames; a species' figure is the mean over
   the test tiles where it is present. Clean = the dB image of the species' own part audio (same STFT);
   GAN = the mixture's dB image under the GAN species mask, the floor elsewhere; no denoise = the mixture's
-  dB image; the baselines' = the dB image of their denoised audio.
+  dB image; the baselines' = the dB image of their denoised audio. A reference column, the floor
+  everywhere ("empty mask"), shows what finding nothing scores: a call fills a small part of a tile, so
+  that is already low, and a method is useful only below it.
 - **Separation** (data05) on the waveform: true source = the sum of that community's part WAVs over the
   tile's span; GAN = the mixture's STFT under the GAN community mask, inverted with the mixture's phase
   (:func:`util.separation.masked_audio`); NMF = the same with NMF's soft mask. MSE in (full scale)², SI-SDR
@@ -91,6 +93,7 @@ DENOISERS = (GAN, SPECTRAL_SUBTRACTION, WIENER, NO_DENOISE, SPECTRAL_GATING)   #
 EMPTY_MASK = "empty mask (reference)"   # the floor everywhere: what a method that finds nothing scores
 NMF = "NMF"
 SEPARATORS = (GAN, NMF)
+SILENCE = "silence (reference)"         # an all-zero estimate: its waveform MSE is the true source's power
 MEAN_ROW = "mean"
 
 DEFAULT_MIN_TRUE_PIXELS = 20
@@ -590,6 +593,7 @@ def separation_records(root: str, tiles: list[Tile], gan_maps: list[np.ndarray],
                 reference, mixture = _tile_segment(community_audio(clip, name, palettes["species"]),
                                                    clip.mixture, tile)
                 estimates = {m: e[: len(reference)] for m, e in estimates.items()}
+                estimates[SILENCE] = np.zeros(len(reference))
                 records += [{"tile": tile.stem, "community": name, **score}
                             for score in separation_scores(reference, estimates, mixture)]
     return records
@@ -610,8 +614,9 @@ def _tile_segment(source: np.ndarray, mixture: np.ndarray, tile: Tile) -> tuple[
 
 def separation_table(records: list[dict], communities: Palette) -> pd.DataFrame:
     """data05: ``community``, ``GAN``, ``NMF`` (mean waveform MSE), then ``GAN SI-SDR (dB)``, ``NMF SI-SDR (dB)``,
-    ``GAN SI-SDR improvement (dB)``, ``NMF SI-SDR improvement (dB)``; means over tiles where the community
-    is present (NaN SI-SDRs, from silent estimates, left out)."""
+    ``GAN SI-SDR improvement (dB)``, ``NMF SI-SDR improvement (dB)``, and the MSE of ``silence (reference)``
+    (an all-zero estimate, i.e. the true source's power: a method that removes everything scores this);
+    means over tiles where the community is present (NaN SI-SDRs, from silent estimates, left out)."""
     frame = pd.DataFrame(records, columns=["tile", "community", "method", "mse", "si_sdr", "si_sdri"])
     means = frame.groupby(["community", "method"])[["mse", "si_sdr", "si_sdri"]].mean()
     rows = []
@@ -620,13 +625,14 @@ def separation_table(records: list[dict], communities: Palette) -> pd.DataFrame:
         for metric, suffix in (("mse", ""), ("si_sdr", " SI-SDR (dB)"), ("si_sdri", " SI-SDR improvement (dB)")):
             for method in SEPARATORS:
                 row[f"{method}{suffix}"] = float(means[metric].get((name, method), np.nan))
+        row[SILENCE] = float(means["mse"].get((name, SILENCE), np.nan))
         rows.append(row)
     return pd.DataFrame(rows, columns=separation_columns())
 
 
 def separation_columns() -> list[str]:
     return ["community", GAN, NMF, f"{GAN} SI-SDR (dB)", f"{NMF} SI-SDR (dB)",
-            f"{GAN} SI-SDR improvement (dB)", f"{NMF} SI-SDR improvement (dB)"]
+            f"{GAN} SI-SDR improvement (dB)", f"{NMF} SI-SDR improvement (dB)", SILENCE]
 
 
 # --------------------------------------------------------------------------- data06: classification
@@ -809,6 +815,7 @@ class EvaluationReport:
     skipped: list[str] = field(default_factory=list)
     tables: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)   # key -> sheets
     notes: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)              # (output path, one-line reason)
 
 
 class Evaluation:
@@ -1032,7 +1039,7 @@ TABLE_ABOUT = {
                          "Clean = dB image of the species' own part WAV (same STFT); GAN = the mixture's dB image "
                          "under the GAN species mask, db_floor elsewhere; no denoise = the mixture's dB image; "
                          "spectral subtraction / Wiener filtering / spectral gating = dB image of their denoised "
-                         "audio, each run on the whole mixture."},
+                         "audio, each run on the whole mixture; empty mask (reference) = db_floor everywhere."},
     "separation": {
         "table": "data05: source separation, per community: MSE between separated and true source audio (lower is "
                  "better), and SI-SDR and its improvement over the mixture (higher is better)",
@@ -1040,7 +1047,10 @@ TABLE_ABOUT = {
                          "the test tiles where the community is present in truth. True source = sum of the "
                          "community's part WAVs (bird = every species part); GAN = ISTFT of the mixture's STFT "
                          "under the GAN community mask (binary, mixture phase); NMF = the same under NMF's soft mask. "
-                         "SI-SDR improvement = SI-SDR(estimate) - SI-SDR(mixture)."},
+                         "SI-SDR improvement = SI-SDR(estimate) - SI-SDR(mixture). silence (reference) = the MSE of "
+                         "an all-zero estimate (the true source's power): a method is useful only below it. SI-SDR "
+                         "is undefined (empty) for a silent estimate (an empty mask); such tiles are counted in "
+                         "the counts and left out of the SI-SDR means only."},
     "classification": {
         "table": "data06: species classification per tile: F1 of presence for the GAN, ResNet50 and VGG16, per "
                  "species and the mean over species",
@@ -1188,6 +1198,8 @@ def run_evaluation(opt: EvaluationOptions) -> EvaluationReport:
 
     A table or figure that exists is kept (and read back for its figure and the summary) unless
     ``opt.overwrite``; each piece of work (generators, CNNs, NMF) runs only if a table needs it.
+    A table that cannot be made (a UserError: no generator, no part audio, ...) is listed in
+    ``report.failures`` and the others are still made.
     """
     ev = Evaluation(opt)
     report = EvaluationReport()
@@ -1197,12 +1209,17 @@ def run_evaluation(opt: EvaluationOptions) -> EvaluationReport:
             report.tables[key] = read_workbook(path)
             report.skipped.append(path)
             continue
-        sheets = getattr(ev, key)()
+        try:
+            sheets = getattr(ev, key)()
+            report.written.append(write_workbook(path, sheets, table_about(ev, key)))
+        except UserError as exc:
+            report.failures.append((path, str(exc)))
+            continue
         report.tables[key] = sheets
-        report.written.append(write_workbook(path, sheets, table_about(ev, key)))
     for key, name in FIGURE_FILES.items():
-        _figure(report, os.path.join(opt.figures_dir, name), opt.overwrite,
-                lambda path, key=key: draw_table_figure(key, report.tables[key], path))
+        if key in report.tables:
+            _figure(report, os.path.join(opt.figures_dir, name), opt.overwrite,
+                    lambda path, key=key: draw_table_figure(key, report.tables[key], path))
     for level, name in EXAMPLE_FILES.items():
         _figure(report, os.path.join(opt.figures_dir, name), opt.overwrite, lambda path, level=level: _draw_examples(
             ev, level, path))
@@ -1214,7 +1231,10 @@ def _figure(report: EvaluationReport, path: str, overwrite: bool, draw) -> None:
     if os.path.exists(path) and not overwrite:
         report.skipped.append(path)
         return
-    report.written.append(draw(path))
+    try:
+        report.written.append(draw(path))
+    except UserError as exc:
+        report.failures.append((path, str(exc)))
 
 
 def _draw_examples(ev: Evaluation, level: str, path: str) -> str:
@@ -1253,8 +1273,10 @@ def summary_lines(report: EvaluationReport, opt: EvaluationOptions) -> list[str]
         table = next(iter(separation.values())).set_index("community")
         better = [c for c in table.index if table.loc[c, GAN] < table.loc[c, NMF]]
         rated = [c for c in table.index if np.isfinite(table.loc[c, GAN]) and np.isfinite(table.loc[c, NMF])]
+        useful = [c for c in rated if SILENCE in table and table.loc[c, GAN] < table.loc[c, SILENCE]]
         lines.append(f"separation (waveform MSE): GAN below NMF for {len(better)} of {len(rated)} communities "
-                     f"({', '.join(f'{c} GAN {table.loc[c, GAN]:.2e} vs NMF {table.loc[c, NMF]:.2e}' for c in rated)})")
+                     f"({', '.join(f'{c} GAN {table.loc[c, GAN]:.2e} vs NMF {table.loc[c, NMF]:.2e}' for c in rated)})"
+                     f"; GAN below the silence reference for {len(useful)} of {len(rated)}")
     classification = report.tables.get("classification")
     if classification is not None:
         table = next(iter(classification.values())).set_index("species")

