@@ -7,12 +7,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 
-# The demo's embedded default: a small synthetic set, fixed seed.
+# The demo's embedded default: a small synthetic set, fixed seed, the demo preset on the CPU.
 DEMO_SEED    ?= 0
-DEMO_N_TRAIN ?= 40
-DEMO_N_TEST  ?= 10
+DEMO_N_TRAIN ?= 160
+DEMO_N_TEST  ?= 40
 DEMO_CLIP    := syn00001
 DEMO_WAV     := input_wav/test/$(DEMO_CLIP)
+DEMO_LONG    := out_img/demo/long_recording
 
 .PHONY: demo test venv
 
@@ -28,11 +29,19 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) job00_synth_data.py --out . --n_train $(DEMO_N_TRAIN) --n_test $(DEMO_N_TEST) --seed $(DEMO_SEED)
+	$(PY) job03_train.py --level species --preset demo --seed $(DEMO_SEED)
+	$(PY) job03_train.py --level community --preset demo --seed $(DEMO_SEED)
+	$(PY) job04_test.py --level species
+	$(PY) job04_test.py --level community
+	$(PY) job00_synth_data.py --out $(DEMO_LONG) --n_train 0 --n_test 1 --duration 60 --seed $(DEMO_SEED)
+	$(PY) job04_test.py --level community --wav $(DEMO_LONG)/input_wav/test/$(DEMO_CLIP)/mixture.wav \
+		--results_dir out_img/demo/recording
 	$(PY) job01_wav_to_spec.py --input $(DEMO_WAV) --output out_img/demo/spec --pattern mixture.wav
 	$(PY) job02_merge_img.py --spec out_img/demo/spec --raven $(DEMO_WAV)/mixture.selections.txt \
 		--output out_img/demo/pairs --label_output out_img/demo/labels
 	$(PY) job05_specific_spec.py --spec out_img/demo/spec --label out_img/demo/labels \
 		--output out_img/demo/isolated --audio
-	$(PY) job05_specific_spec.py --spec input_img/test_community_samples --label input_img/test_community_samples \
-		--palette community --output out_img/demo/isolated_community --audio
-	@echo "demo: synthetic pairs in input_img/, their audio in input_wav/, job01/02/05 outputs in out_img/demo/"
+	$(PY) job05_specific_spec.py --spec sample/spec01.png --label sample/label01.png --palette community \
+		--output out_img/demo/sample_isolated --audio
+	$(PY) job06_evaluate.py --root . --checkpoints_dir out_gan_mdl --out data
+	@echo "demo: pairs in input_img/, audio in input_wav/, models in out_gan_mdl/, test and recording outputs in out_img/, tables and figures in data/"

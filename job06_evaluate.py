@@ -43,7 +43,8 @@ from util.options import resolve_device
 def parse_args(argv=None):
     defaults = EvaluationOptions()
     parser = make_parser(__doc__)
-    parser.add_argument("--root", default=defaults.root, help="folder holding input_img/ and input_wav/ (job00's --out)")
+    parser.add_argument("--root", default=defaults.root,
+                        help="folder holding input_img/ and input_wav/ (job00's --out)")
     parser.add_argument("--checkpoints_dir", default=defaults.checkpoints_dir, help="where the trained runs are")
     parser.add_argument("--species_weights", default=None,
                         help="species generator .pth; None means <checkpoints_dir>/species_net_G.pth")
@@ -58,7 +59,7 @@ def parse_args(argv=None):
     parser.add_argument("--num_threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the CNNs and NMF (repeatable on CPU)")
     parser.add_argument("--data_seed", type=int, default=None,
-                        help="the seed job00 made the data with, recorded in the about sheets (job00 does not store it)")
+                        help="the seed job00 made the data with, for the about sheets (job00 does not store it)")
     parser.add_argument("--max_test_tiles", type=int, default=0, help="use only the first N test tiles (0 = all)")
     parser.add_argument("--overwrite", action="store_true", help="redo tables and figures that exist")
     group = parser.add_argument_group("definitions (our own choices)")
@@ -73,7 +74,8 @@ def parse_args(argv=None):
     group = parser.add_argument_group("CNN classifiers (ResNet50, VGG16)")
     group.add_argument("--cnn_models", default=",".join(defaults.cnn_models),
                        help=f"comma-separated, from {', '.join(ARCHITECTURES)}; 'none' to skip them")
-    group.add_argument("--cnn_epochs", type=int, default=defaults.cnn_epochs, help="training epochs over the training tiles")
+    group.add_argument("--cnn_epochs", type=int, default=defaults.cnn_epochs,
+                       help="training epochs over the training tiles")
     group.add_argument("--cnn_image_size", type=int, default=defaults.cnn_image_size,
                        help="tiles are area-downsampled to N x N for the CNNs only (0 = full size)")
     group.add_argument("--cnn_batch_size", type=int, default=defaults.cnn_batch_size, help="CNN training batch size")
@@ -89,7 +91,8 @@ def parse_args(argv=None):
     group.add_argument("--nmf_iter", type=int, default=defaults.nmf_iter, help="iterations when learning the bases")
     group.add_argument("--nmf_max_frames", type=int, default=defaults.nmf_max_frames,
                        help="training STFT frames per source, at most")
-    parser.add_argument("--n_examples", type=int, default=defaults.n_examples, help="example tiles per level in the panels")
+    parser.add_argument("--n_examples", type=int, default=defaults.n_examples,
+                        help="example tiles per level in the panels")
     return parser.parse_args(argv)
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from util.evaluation import (ABOUT_SHEET, EMPTY_MASK, SILENCE, TABLE_FILES, choose_area_thresholds, classification_table,
-                             denoising_scores, denoising_table, f1_scores, frequency_profile_table, occupancy_table,
-                             pixel_counts, pixel_f1_table, read_workbook, separation_scores, separation_table,
-                             ssim_lpips_table, write_workbook)
+from util.evaluation import (ABOUT_SHEET, EMPTY_MASK, SILENCE, TABLE_FILES, choose_area_thresholds,
+                             classification_table, denoising_scores, denoising_table, f1_scores,
+                             frequency_profile_table, occupancy_table, pixel_counts, pixel_f1_table, read_workbook,
+                             separation_scores, separation_table, ssim_lpips_table, write_workbook)
 from util.options import finish_options, train_parser
 from util.palette import load_palette
 from util.synth import generate_dataset

@@ -30,9 +30,10 @@ Domains (DESIGN section 4) and our own definitions, each stated again in the tab
   everywhere ("empty mask"), shows what finding nothing scores: a call fills a small part of a tile, so
   that is already low, and a method is useful only below it.
 - **Separation** (data05) on the waveform: true source = the sum of that community's part WAVs over the
-  tile's span; GAN = the mixture's STFT under the GAN community mask, inverted with the mixture's phase
-  (:func:`util.separation.masked_audio`); NMF = the same with NMF's soft mask. MSE in (full scale)², SI-SDR
-  and its improvement over the unprocessed mixture in dB; means over tiles where the community is present.
+  tile's span (first to last frame centre); GAN = the mixture's STFT under the GAN community mask, inverted
+  with the mixture's phase (:func:`util.separation.masked_audio`); NMF = the same with NMF's soft mask.
+  MSE in (full scale)², SI-SDR and its improvement over the unprocessed mixture in dB; means over tiles
+  where the community is present. A reference column, "silence", is the MSE of an all-zero estimate.
 - **Frequency profile** (data02): mean level (dB re full scale, from the 8-bit tile, as job04 does) of the
   cells a source occupies, per frequency row, over all test tiles; GAN with the generated class maps,
   truth with the true ones, so the two differ only by the masks.
@@ -125,7 +126,8 @@ class Tile:
 
     def image_db(self) -> np.ndarray:
         """Calibrated dB (re full scale) of A, as read back from its 8 bits."""
-        return pixels_to_db(self.spec_pixels, self.meta["db_floor"], self.meta["db_ceil"]) - self.meta.get("db_offset", 0.0)
+        meta = self.meta
+        return pixels_to_db(self.spec_pixels, meta["db_floor"], meta["db_ceil"]) - meta.get("db_offset", 0.0)
 
 
 def pair_folder(root: str, split: str, level: str) -> str:
@@ -605,10 +607,13 @@ def _bins_to_image(mask: np.ndarray, params: SpecParams) -> np.ndarray:
 
 
 def _tile_segment(source: np.ndarray, mixture: np.ndarray, tile: Tile) -> tuple[np.ndarray, np.ndarray]:
-    """The samples a tile's masked audio covers: from its first frame, ``n_valid * hop`` long, within the clip."""
+    """The samples a tile's masked audio is scored on: from its first frame's centre to its last frame's,
+    within the clip. The masked audio's last hop, after the last centre, is left out: only one window's
+    tail covers it, and the overlap-add divides by that window's square (down to ~1e-5), which turns a
+    mask's edges into loud artefacts there."""
     hop = tile.params.hop_length
     start = tile.meta["start_frame"] * hop
-    stop = min(start + tile.n_valid * hop, len(mixture))
+    stop = min(start + (tile.n_valid - 1) * hop, len(mixture))
     return np.asarray(source[start:stop], np.float64), np.asarray(mixture[start:stop], np.float64)
 
 
@@ -676,7 +681,8 @@ def _best_threshold(areas: np.ndarray, truth: np.ndarray, fallback: float) -> fl
     return float(candidates[best])
 
 
-def classification_table(truth: np.ndarray, predictions: dict[str, np.ndarray | None], species: Palette) -> pd.DataFrame:
+def classification_table(truth: np.ndarray, predictions: dict[str, np.ndarray | None],
+                         species: Palette) -> pd.DataFrame:
     """data06: ``species``, then one column per method (GAN, ResNet50, VGG16): the F1 of per-tile presence;
     a last row ``mean`` (over species with a defined F1). A method given as None has an empty column."""
     rows = {"species": [*(c.display_name for c in species.classes), MEAN_ROW]}
@@ -713,7 +719,8 @@ def pixel_f1_table(counts: dict[str, PixelCounts], palettes: dict[str, Palette])
             rows.append({"level": level, "class": label, "pixel F1": f1[k], "precision": precision[k],
                          "recall": recall[k], "true pixels": int(true_px[k]), "predicted pixels": int(pred_px[k])})
         rows.append({"level": level, "class": MEAN_ROW, "pixel F1": c.mean_f1(), "precision": c.mean_precision(),
-                     "recall": c.mean_recall(), "true pixels": int(true_px.sum()), "predicted pixels": int(pred_px.sum())})
+                     "recall": c.mean_recall(), "true pixels": int(true_px.sum()),
+                     "predicted pixels": int(pred_px.sum())})
     return pd.DataFrame(rows, columns=["level", "class", "pixel F1", "precision", "recall", "true pixels",
                                        "predicted pixels"])
 
@@ -954,7 +961,8 @@ class Evaluation:
         size = self.opt.cnn_image_size or None
         train_images = prepare_images(np.stack([t.spec_pixels for t in self.train_tiles]), size)
         test_images = prepare_images(np.stack([t.spec_pixels for t in self.test_tiles]), size)
-        config = CNNConfig(self.opt.cnn_epochs, self.opt.cnn_batch_size, self.opt.cnn_lr, self.opt.seed, self.opt.device)
+        opt = self.opt
+        config = CNNConfig(opt.cnn_epochs, opt.cnn_batch_size, opt.cnn_lr, opt.seed, opt.device)
         self.counts["classification"]["CNN training"] = {}
         for arch in archs:
             result = fit_and_predict(arch, train_images, train_truth, test_images, config, weights[arch],
@@ -969,8 +977,8 @@ class Evaluation:
         return out
 
     def pixel_f1(self) -> dict[str, pd.DataFrame]:
-        counts = {level: pixel_counts(self.valid_gan_maps(level), self.valid_true_maps(level), len(self.palettes[level]))
-                  for level in LEVELS}
+        counts = {level: pixel_counts(self.valid_gan_maps(level), self.valid_true_maps(level),
+                                      len(self.palettes[level])) for level in LEVELS}
         return {"data": pixel_f1_table(counts, self.palettes)}
 
     # ---- the about sheets
@@ -979,13 +987,15 @@ class Evaluation:
         root = os.path.abspath(self.opt.root)
         tiles = self.test_tiles
         n_clips = len({t.source for t in tiles})
-        seed = self.opt.data_seed if self.opt.data_seed is not None else "unknown (job00 does not record it; pass --data_seed)"
+        seed = self.opt.data_seed if self.opt.data_seed is not None else \
+            "unknown (job00 does not record it; pass --data_seed)"
         return {"data": "synthetic soundscapes made by job00_synth_data.py: models of the eight species' calls, "
                         "insects and human sounds over field-like noise, with exact truth (not the paper's "
                         "recordings; compare methods on the same data, not absolute values with the paper)",
                 "data root": root, "data seed": seed,
                 "test split": f"{len(tiles)} tiles of {n_clips} clips in {pair_folder(root, 'test', 'species')}"
-                              + (f" (first {self.opt.max_test_tiles} only, --max_test_tiles)" if self.opt.max_test_tiles else ""),
+                              + (f" (first {self.opt.max_test_tiles} only, --max_test_tiles)"
+                                 if self.opt.max_test_tiles else ""),
                 "spectrogram": {k: tiles[0].meta.get(k) for k in ("sr", "n_fft", "hop_length", "window",
                                                                   "db_floor", "db_ceil", "tile_frames")}}
 
@@ -1043,7 +1053,8 @@ TABLE_ABOUT = {
     "separation": {
         "table": "data05: source separation, per community: MSE between separated and true source audio (lower is "
                  "better), and SI-SDR and its improvement over the mixture (higher is better)",
-        "metric domain": "waveform MSE in (full scale)^2 and SI-SDR in dB, over the samples a tile covers; mean over "
+        "metric domain": "waveform MSE in (full scale)^2 and SI-SDR in dB, over the samples from a tile's first to its "
+                         "last frame centre; mean over "
                          "the test tiles where the community is present in truth. True source = sum of the "
                          "community's part WAVs (bird = every species part); GAN = ISTFT of the mixture's STFT "
                          "under the GAN community mask (binary, mixture phase); NMF = the same under NMF's soft mask. "
@@ -1282,7 +1293,8 @@ def summary_lines(report: EvaluationReport, opt: EvaluationOptions) -> list[str]
         table = next(iter(classification.values())).set_index("species")
         lines.append("classification F1 (mean over species): " + ", ".join(
             f"{m} {table.loc[MEAN_ROW, m]:.3f}" for m in table.columns))
-    lines.append(f"tables in {opt.out}/ (data01..data07 xlsx, each with an 'about' sheet), figures in {opt.figures_dir}/"
+    lines.append(f"tables in {opt.out}/ (data01..data07 xlsx, each with an 'about' sheet), "
+                 f"figures in {opt.figures_dir}/"
                  + (f"; {len(report.skipped)} existing outputs kept (--overwrite to redo)" if report.skipped else ""))
     return lines
 

@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -52,18 +53,20 @@ def grouped_bars(ax, table: pd.DataFrame, label_column: str, methods: list[str],
     labels = [short_label(v) for v in table[label_column]]
     x = np.arange(len(labels))
     width = 0.8 / max(len(methods), 1)
+    colours = [METHOD_COLOURS.get(method, f"C{i}") for i, method in enumerate(methods)]
     for i, method in enumerate(methods):
         values = pd.to_numeric(table[method], errors="coerce").to_numpy(float)
         positions = x + (i - (len(methods) - 1) / 2) * width
         finite = np.isfinite(values)
-        ax.bar(positions[finite], values[finite], width, label=method, color=METHOD_COLOURS.get(method))
+        ax.bar(positions[finite], values[finite], width, color=colours[i])
         for position in positions[~finite]:   # x in data, y in axes fraction: visible whatever the sign
             ax.text(position, 0.02, "n/a", ha="center", va="bottom", fontsize=7, rotation=90,
                     transform=ax.get_xaxis_transform())
     ax.set_xticks(x)
     ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
+    # legend from patches: a method without any value still shows its own colour
+    ax.legend(handles=[Patch(color=c, label=m) for m, c in zip(methods, colours)], fontsize=8)
     ax.grid(axis="y", alpha=0.3)
 
 

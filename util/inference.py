@@ -145,14 +145,14 @@ class TileTranslator:
 
     ``precision``: 'float32' (default) or 'bfloat16' (autocast; several times faster on CPUs with AMX or
     AVX512-BF16 and on GPUs, but a pixel near the boundary between two palette colours may change class).
-    ``channels_last``: NHWC memory layout (None: on CUDA or with bfloat16, where it was faster; with float32
-    on our 2-core CPU it was slower). ``compile``: ``torch.compile`` with inductor weight freezing; pays off
+    ``channels_last``: NHWC memory layout (faster for the U-Net on our CPU, float32 and bfloat16 alike, and
+    on GPUs). ``compile``: ``torch.compile`` with inductor weight freezing; pays off
     on long recordings (the first call takes tens of seconds on a CPU); falls back to eager with a warning if
     compiling fails. Compiled, every call is padded to ``batch_size`` tiles so that no second shape is compiled.
     """
 
     def __init__(self, generator: nn.Module, device: str | torch.device = "cpu", input_nc: int | None = None,
-                 compile: bool = False, channels_last: bool | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 compile: bool = False, channels_last: bool = True, batch_size: int = DEFAULT_BATCH_SIZE,
                  precision: str = "float32"):
         if precision not in PRECISIONS:
             raise UserError(f"--precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
@@ -160,10 +160,7 @@ class TileTranslator:
         self.input_nc = input_nc if input_nc is not None else _first_conv_channels(generator)
         if self.input_nc not in (1, 3):
             raise UserError(f"the generator takes {self.input_nc} input channels; grey tiles give 1 (or 3, replicated)")
-        self.precision = precision
-        if channels_last is None:
-            channels_last = self.device.type == "cuda" or precision == "bfloat16"
-        self.channels_last = channels_last
+        self.precision, self.channels_last = precision, channels_last
         self.compile, self.batch_size = compile, batch_size
         self.net = generator.to(self.device).eval()
         if self.channels_last:

@@ -6,20 +6,24 @@ linear decay of the learning rate after ``n_epochs``.
 
 Speed on CPU comes from choices that leave the numerics alone (losses equal a plain pix2pix loop to float
 rounding): Adam's fused kernel instead of its per-tensor loop, and the deep, few-pixel convolutions computed
-as plain matrix products (:func:`util.networks.use_gemm_convolutions`); as in pix2pix, D's weights get no
-gradient during G's update and gradients are set to None, not zeroed. ``torch.compile`` is optional (it was
-slower here). See ``bench/bench_train.py --ablation`` for the measured effect of each.
+as plain matrix products (:func:`util.networks.use_gemm_convolutions`). As in pix2pix, D's weights get no
+gradient during G's update, and gradients are set to None rather than zeroed (PyTorch's default).
+``torch.compile`` is optional: it was slower on our 2-core CPU. ``bench/bench_train.py --ablation`` measures
+each choice.
 
 Typical use (what ``job03_train.py`` does)::
 
-    model = Pix2PixModel(Pix2PixConfig(input_nc=1, output_nc=3, device="cpu"))
+    config = Pix2PixConfig(input_nc=1, output_nc=3, device="cpu")
+    model = Pix2PixModel(config)
+    # to resume: model.load_state(os.path.join(checkpoint_dir, "latest_state.pth"))
     for epoch in range(model.epoch, config.n_epochs + config.n_epochs_decay + 1):
-        for batch in loader:
+        for batch in loader:                      # DataLoader(AlignedPairDataset(...), batch_size=1)
             model.set_input(batch["A"], batch["B"])
             model.optimize_parameters()
             losses = model.get_current_losses()
-        model.update_learning_rate()
+        model.update_learning_rate()              # once per epoch, at its end
         model.save_networks(checkpoint_dir, "latest")
+        model.save_state(os.path.join(checkpoint_dir, "latest_state.pth"))
 """
 
 from __future__ import annotations
@@ -235,7 +239,7 @@ class Pix2PixModel:
             optimizer.step()
 
     def _autocast(self):
-        return torch.autocast("cuda", enabled=self.use_amp) if self.use_amp else _NullContext()
+        return torch.autocast("cuda") if self.use_amp else contextlib.nullcontext()
 
     def get_current_losses(self) -> dict[str, float]:
         """{'G_GAN', 'G_L1', 'D_real', 'D_fake'} -> float of the last step (G_L1 includes lambda_L1)."""
@@ -360,14 +364,6 @@ class Pix2PixModel:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-class _NullContext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
 
 @contextlib.contextmanager
 def _state_restored(*nets: nn.Module):
