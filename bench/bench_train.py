@@ -7,7 +7,8 @@ default Adam; ``zero_grad()``; nothing else.
 
 Prints the first step's losses of both (they must agree: our speed-ups must not change the numerics),
 then seconds per step (median and best over --steps, after --warmup steps; the two loops alternate step
-by step so that other load on the machine hits both alike) and the ratio ours / plain.
+by step so that other load on the machine hits both alike), the ratio ours / plain, and CPU-seconds per
+step (a second view that other programs on the machine disturb less).
 A benchmark, not a test: it never fails on a timing.
 
     .venv/bin/python bench/bench_train.py --steps 10
@@ -96,25 +97,33 @@ def first_step_agreement(plain, ours, real_A, real_B, seed) -> float:
     return max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-8) for k in a)
 
 
-def time_steps(loops: dict, real_A, real_B, warmup: int, steps: int) -> dict:
-    """Alternate the loops step by step; seconds per step for each."""
+def time_steps(loops: dict, real_A, real_B, warmup: int, steps: int) -> tuple[dict, dict]:
+    """Alternate the loops step by step; wall-clock and process CPU seconds per step for each."""
     for _ in range(warmup):
         for loop in loops.values():
             loop.step(real_A, real_B)
-    times = {name: [] for name in loops}
+    wall, cpu = {name: [] for name in loops}, {name: [] for name in loops}
     for _ in range(steps):
         for name, loop in loops.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             loop.step(real_A, real_B)
-            times[name].append(time.perf_counter() - start)
-    return times
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    return wall, cpu
 
 
-def report(times: dict, baseline: str = "plain") -> None:
-    base = statistics.median(times[baseline])
-    for name, values in times.items():
-        med, best = statistics.median(values), min(values)
-        print(f"{name:28s} median {med:.3f} s/step  best {best:.3f} s/step  ratio {med / base:.2f} x plain (median)")
+def report(wall: dict, cpu: dict, baseline: str = "plain") -> None:
+    """Median and best wall seconds per step, ratios to the baseline, and CPU-seconds per step (all threads).
+
+    CPU time counts only this process's work, so it moves less than wall time when other programs compete
+    for the cores; on a quiet machine wall time is the figure that matters.
+    """
+    base_wall, base_best, base_cpu = (statistics.median(wall[baseline]), min(wall[baseline]),
+                                      statistics.median(cpu[baseline]))
+    for name in wall:
+        med, best, med_cpu = statistics.median(wall[name]), min(wall[name]), statistics.median(cpu[name])
+        print(f"{name:28s} median {med:.3f} s/step  best {best:.3f} s/step  ratio {med / base_wall:.2f} "
+              f"(median) {best / base_best:.2f} (best)  |  CPU {med_cpu:.2f} s/step, ratio {med_cpu / base_cpu:.2f}")
 
 
 def main() -> None:
@@ -151,8 +160,8 @@ def main() -> None:
         loops["plain, D not frozen for G"] = unfrozen
         loops["ours without fused Adam"] = build(args, fused_adam=False)[1]
         loops["ours without GEMM convs"] = build(args, gemm_max_pixels=0)[1]
-    times = time_steps(loops, real_A, real_B, args.warmup, args.steps)
-    report(times)
+    wall, cpu = time_steps(loops, real_A, real_B, args.warmup, args.steps)
+    report(wall, cpu)
     print(f"load average at the end {os.getloadavg()[0]:.2f} (other work on the machine slows both loops)")
 
 

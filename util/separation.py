@@ -36,21 +36,28 @@ def read_class_map(label_path: str, shape: tuple[int, int], palette: Palette, to
 
 
 def tile_spectrum(recording: np.ndarray, meta: dict) -> np.ndarray:
-    """The mixture's complex STFT for the valid frames of a tile: (n_fft // 2 + 1, n_valid_frames)."""
+    """The mixture's complex STFT for the valid frames of a tile plus the frame after them.
+
+    (n_fft // 2 + 1, n_valid_frames + 1): the extra frame overlaps the tile's last hop, so the
+    audio of that hop is rebuilt from two frames like every other hop (zeros past the recording's end).
+    """
     params = SpecParams.from_metadata(meta)
-    return stft_frames(recording, meta["start_frame"], meta["n_valid_frames"], params.n_fft,
+    return stft_frames(recording, meta["start_frame"], meta["n_valid_frames"] + 1, params.n_fft,
                        params.hop_length, params.window)
 
 
 def masked_audio(spectrum: np.ndarray, image_mask: np.ndarray, meta: dict) -> np.ndarray:
     """ISTFT of ``spectrum`` under a mask given as an image (rows, frames), low frequency at the bottom.
 
-    The mask may be binary or soft (0..1); the Nyquist bin, which images drop, is zero.
-    Returns float32 audio starting at the tile's first frame, ``n_frames * hop_length`` samples long.
+    The mask may be binary or soft (0..1); the Nyquist bin, which images drop, is zero. A spectrum
+    one frame longer than the mask (see :func:`tile_spectrum`) has that frame masked like the last
+    column. Returns float32 audio starting at the tile's first frame, one hop per mask column.
     """
     params = SpecParams.from_metadata(meta)
-    n_frames = spectrum.shape[1]
-    bin_mask = image_rows_to_bins(image_mask[:, :n_frames]).astype(np.float32)
-    masked = spectrum[: params.n_rows] * bin_mask
+    n_columns = min(image_mask.shape[1], spectrum.shape[1])
+    columns = np.asarray(image_mask[:, :n_columns], np.float32)
+    if spectrum.shape[1] > n_columns:
+        columns = np.concatenate([columns, np.repeat(columns[:, -1:], spectrum.shape[1] - n_columns, axis=1)], axis=1)
+    masked = spectrum[: params.n_rows] * image_rows_to_bins(columns)
     return istft(masked.astype(np.complex64), params.n_fft, params.hop_length, params.window,
-                 length=n_frames * params.hop_length)
+                 length=n_columns * params.hop_length)
