@@ -31,8 +31,8 @@ MODEL_KEYS = ("netG", "netD", "n_layers_D", "ngf", "ndf", "norm", "no_dropout", 
 PRESETS = {
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
                   save_epoch_freq=5),
-    "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=10, n_epochs_decay=10,
-                 save_epoch_freq=10),
+    "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=5, n_epochs_decay=5,
+                 save_epoch_freq=5),
 }
 
 
