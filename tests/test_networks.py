@@ -33,7 +33,7 @@ def test_unet_256_state_dict_keys_are_pix2pix_keys():
                 "model.model.1.model.2.running_mean",        # its batch norm
                 "model.model.1.model.5.weight",              # its up-conv
                 "model.model.1.model.3.model.1.weight",      # third level down-conv
-                "model.model.1.model.3.model.3.model.3.model.3.model.3.model.3.model.4.running_var"]:  # innermost up-norm
+                "model.model.1.model.3.model.3.model.3.model.3.model.3.model.3.model.4.running_var"]:  # innermost
         assert key in keys, key
     assert "model.model.0.bias" not in keys and "model.model.1.model.1.bias" not in keys
     # 3 outermost + 6 middle blocks x 12 + innermost 7 (with num_batches_tracked, as torch saves them)
@@ -152,8 +152,11 @@ def test_weights_of_another_architecture_are_user_error(tmp_path):
     torch.save(networks.define_D(4, 8, "basic").state_dict(), path)
     with pytest.raises(UserError, match="latest_net_D.pth"):
         networks.load_generator(str(path))
-    truncated = {k: v for k, v in _unet().state_dict().items() if ".model.3.model.3." not in k or "model.5" not in k}
+    reshaped = {**_unet().state_dict(), "model.model.1.model.1.weight": torch.zeros(16, 8, 3, 3)}  # 3x3, not 4x4
     broken = tmp_path / "broken_net_G.pth"
-    torch.save({**truncated, "model.model.0.weight": torch.zeros(8, 3, 3, 3)}, broken)
+    torch.save(reshaped, broken)
+    with pytest.raises(UserError, match="broken_net_G.pth"):
+        networks.load_generator(str(broken))
+    torch.save({"conv.weight": torch.zeros(4, 3, 3, 3)}, broken)
     with pytest.raises(UserError, match="broken_net_G.pth"):
         networks.load_generator(str(broken))

@@ -158,7 +158,8 @@ class ResnetBlock(nn.Module):
 
 
 class ResnetGenerator(nn.Module):
-    """7x7 conv, two stride-2 down-samplings, ``n_blocks`` residual blocks at 4 ngf, two up-samplings, 7x7 conv, Tanh."""
+    """7x7 conv, two stride-2 down-samplings, ``n_blocks`` residual blocks at 4 ngf, two up-samplings, 7x7 conv,
+    Tanh."""
 
     def __init__(self, input_nc: int, output_nc: int, ngf: int = 64, norm: str = "batch",
                  use_dropout: bool = False, n_blocks: int = 9):
