@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from util.dataset import AlignedPairDataset, to_pixels
+from util.dataset import AlignedPairDataset, label_statistics, to_pixels
 from util.errors import UserError
 from util.pairs import write_pair
 
@@ -100,3 +100,16 @@ def test_bad_options_are_user_errors(tmp_path):
         AlignedPairDataset(folder, input_nc=2)
     with pytest.raises(UserError, match="preprocess"):
         AlignedPairDataset(folder, preprocess="resize_and_crop")
+
+
+def test_label_statistics_count_colours_and_each_pairs_labelled_share(tmp_path):
+    colors = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], dtype=np.uint8)
+    spec = np.zeros((8, 8), np.uint8)
+    for i, (n_red, n_blue) in enumerate([(0, 0), (16, 4), (64, 0)]):
+        label = np.zeros((8, 8, 3), np.uint8)
+        label.reshape(-1, 3)[:n_red] = colors[1]
+        label.reshape(-1, 3)[n_red:n_red + n_blue] = [10, 5, 240]  # near blue: read as blue
+        write_pair(str(tmp_path / f"p{i}.png"), spec, label, None)
+    counts, foreground = label_statistics(AlignedPairDataset(str(tmp_path)), colors)
+    assert counts.tolist() == [192 - 84, 80, 4]
+    assert foreground == pytest.approx([0.0, 20 / 64, 1.0])

@@ -1,5 +1,6 @@
 """util.model: the pix2pix step learns, matches a plain pix2pix loop, resumes exactly, decays lr linearly."""
 
+import math
 import os
 
 import pytest
@@ -7,7 +8,7 @@ import torch
 
 from util import networks
 from util.errors import UserError
-from util.model import Pix2PixConfig, Pix2PixModel, linear_lr_factor
+from util.model import ColourCrossEntropy, Pix2PixConfig, Pix2PixModel, balanced_class_weights, linear_lr_factor
 
 SIZE = 64
 
@@ -206,3 +207,55 @@ def test_failed_compile_falls_back_to_eager(monkeypatch):
     model.set_input({"A": A, "B": B, "path": ["toy.png"]})
     model.optimize_parameters()
     assert model.get_current_losses()["G_L1"] > 0
+
+
+# ---------------------------------------------------------------------------------------------- colour cross-entropy
+
+RED_ON_BLACK = [[0, 0, 0], [255, 0, 0], [0, 255, 0]]
+
+
+def test_colour_cross_entropy_is_low_for_the_label_and_high_for_black():
+    A, B = _pair()
+    loss = ColourCrossEntropy(RED_ON_BLACK)
+    black = -torch.ones_like(B)
+    green = black.clone()
+    green[:, 1][B[:, 0] > 0] = 1.0  # the band painted green instead of red
+    share = float((B[:, 0] > 0).float().mean())  # red pixels: 4 from black, 8 from green; black: 4 from both
+    expected = share * math.log(1 + math.exp(-4) + math.exp(-8)) + (1 - share) * math.log(1 + 2 * math.exp(-4))
+    assert float(loss(B, B)) == pytest.approx(expected, rel=1e-4)
+    assert loss(black, B) > 10 * loss(B, B)
+    assert loss(green, B) > loss(black, B)  # the wrong class costs more than no class
+
+
+def test_colour_cross_entropy_gradient_moves_a_pixel_towards_its_label_colour():
+    A, B = _pair()
+    fake = torch.zeros_like(B, requires_grad=True)  # mid grey everywhere
+    ColourCrossEntropy(RED_ON_BLACK)(fake, B).backward()
+    band = B[0, 0] > 0
+    assert (fake.grad[0, 0][band] < 0).all()       # descent raises red where the label is red
+    assert (fake.grad[0, 0][~band] > 0).all()      # and lowers it on the background
+
+
+def test_class_weights_follow_the_imbalance_and_weigh_the_loss():
+    weights = balanced_class_weights([900, 100, 9, 0], power=0.5)
+    assert weights == pytest.approx([1.0, 3.0, 10.0, 100.0])
+    assert balanced_class_weights([900, 100, 9], power=0) == [1.0, 1.0, 1.0]
+    A, B = _pair()
+    black = -torch.ones_like(B)
+    plain = ColourCrossEntropy(RED_ON_BLACK)(black, B)
+    heavy = ColourCrossEntropy(RED_ON_BLACK, class_weights=[1.0, 10.0, 1.0])(black, B)
+    assert heavy > plain  # missing red pixels cost more when red weighs more
+    with pytest.raises(UserError, match="class weights"):
+        ColourCrossEntropy(RED_ON_BLACK, class_weights=[1.0, 2.0])
+
+
+def test_lambda_ce_adds_its_loss_and_needs_colours():
+    A, B = _pair()
+    model = _model(lambda_CE=5.0, label_colors=RED_ON_BLACK)
+    model.set_input(A, B)
+    model.optimize_parameters()
+    losses = model.get_current_losses()
+    assert set(losses) == {"G_GAN", "G_L1", "D_real", "D_fake", "G_CE"} and losses["G_CE"] > 0
+    assert "G_CE" not in _model().get_current_losses()
+    with pytest.raises(UserError, match="palette"):
+        _model(lambda_CE=5.0)

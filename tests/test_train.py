@@ -8,12 +8,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
 from util.options import finish_options, train_parser
 from util.synth import generate_dataset
-from util.train import train
+from util.train import epoch_order, sampling_weights, train
 
 from conftest import ROOT
 
@@ -142,3 +143,17 @@ def test_bad_inputs_give_one_clear_line(dataroot, tmp_path, case):
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0] and lines[0].startswith("error: ")
+
+
+def test_balanced_epoch_order_is_repeatable_and_favours_labelled_pairs():
+    foreground = np.array([0.0, 0.0, 0.5, 0.05])
+    weights = sampling_weights(foreground, 0.5)
+    order = epoch_order(7, 3, 4, False, weights)
+    assert order == epoch_order(7, 3, 4, False, weights) and len(order) == 4
+    many = np.concatenate([epoch_order(7, epoch, 4, False, weights) for epoch in range(1, 501)])
+    share = np.bincount(many, minlength=4) / len(many)
+    expected = weights / weights.sum()
+    assert share == pytest.approx(expected, abs=0.02)
+    assert share[2] > 0.5 and share[0] < 0.1
+    assert sampling_weights(foreground, 0) is None
+    assert sorted(epoch_order(7, 3, 4, False, None)) == [0, 1, 2, 3]

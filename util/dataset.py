@@ -99,3 +99,23 @@ class AlignedPairDataset(Dataset):
             start = self.crop_start(index, width)
             A, B = A[..., start:start + self.crop_size].clone(), B[..., start:start + self.crop_size].clone()
         return {"A": A, "B": B, "path": path}
+
+
+def label_statistics(dataset: AlignedPairDataset, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of each palette colour over a pair set, and each pair's foreground share.
+
+    ``colors`` (K + 1, 3) uint8, background first (:attr:`util.palette.Palette.colors`). Returns
+    (counts (K + 1,) int64, foreground (N,) float: the part of each label that is not background),
+    colours read by nearest palette colour, as the scores read them.
+    """
+    palette = torch.as_tensor(np.asarray(colors), dtype=torch.float32) / 127.5 - 1.0
+    counts = torch.zeros(len(palette), dtype=torch.int64)
+    foreground = np.zeros(len(dataset.paths))
+    for index, path in enumerate(dataset.paths):
+        _, label_rgb, _ = read_pair(path)
+        B = to_tensor(label_rgb)
+        classes = ((B[None] - palette[:, :, None, None]) ** 2).sum(1).argmin(0)
+        counts += torch.bincount(classes.flatten(), minlength=len(palette))
+        foreground[index] = float((classes > 0).float().mean())
+    return counts.numpy(), foreground
+

@@ -34,6 +34,7 @@ import os
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.optim import lr_scheduler
@@ -61,6 +62,10 @@ class Pix2PixConfig:
     init_gain: float = 0.02
     gan_mode: str = "vanilla"       # vanilla (BCE on logits) | lsgan
     lambda_L1: float = 100.0
+    lambda_CE: float = 0.0          # colour cross-entropy weight (our addition; 0 = pix2pix as published)
+    label_colors: tuple = ()        # the palette's RGB colours, background black first (needed by lambda_CE)
+    ce_temperature: float = 1.0     # distances in [-1, 1] RGB units squared are divided by this
+    ce_class_weights: tuple = ()    # per colour (background first); () = all 1
     lr: float = 2e-4
     beta1: float = 0.5
     lr_policy: str = "linear"       # linear | step | plateau | cosine
@@ -120,6 +125,9 @@ class Pix2PixModel:
                 networks.use_gemm_convolutions(net, config.gemm_max_pixels)
         self.criterionGAN = networks.GANLoss(config.gan_mode).to(self.device)
         self.criterionL1 = nn.L1Loss()
+        self.criterionCE = ColourCrossEntropy(config.label_colors, config.ce_temperature, config.ce_class_weights).to(self.device) \
+            if config.lambda_CE > 0 else None
+        self.loss_names = type(self).loss_names + (["G_CE"] if self.criterionCE is not None else [])
         self.optimizer_G = self._adam(self.netG)
         self.optimizer_D = self._adam(self.netD)
         self.optimizers = [self.optimizer_G, self.optimizer_D]
@@ -226,6 +234,10 @@ class Pix2PixModel:
             loss_G_GAN = self.criterionGAN(self._forward_D(fake_AB), True)
             loss_G_L1 = self.criterionL1(self.fake_B, self.real_B) * self.config.lambda_L1
             loss_G = loss_G_GAN + loss_G_L1
+            if self.criterionCE is not None:
+                loss_G_CE = self.criterionCE(self.fake_B, self.real_B) * self.config.lambda_CE
+                loss_G = loss_G + loss_G_CE
+                self.loss_G_CE = loss_G_CE.detach()
         self._step(loss_G, self.optimizer_G, self.scalers[0])
         self.loss_G_GAN, self.loss_G_L1 = loss_G_GAN.detach(), loss_G_L1.detach()
 
@@ -363,6 +375,53 @@ class Pix2PixModel:
                                 f"{len(unexpected)} unexpected tensors, e.g. '{(missing + unexpected)[0]}')")
 
 
+# ---------------------------------------------------------------------------------------------- losses
+
+class ColourCrossEntropy(nn.Module):
+    """Per-pixel cross-entropy of the generated colour against the label's colour class (our addition).
+
+    Each generated pixel scores every palette colour (background black included) by minus its squared
+    distance to it, divided by ``temperature``; the loss is the cross-entropy of those scores against the
+    colour the label shows. L1 alone pulls every channel towards its per-pixel median, and with classes that
+    each cover a few per cent of a label the median of every channel is the background's: the generator
+    learns a black image first and leaves it slowly. This loss asks directly for what the masks are read
+    from: the nearest palette colour (see :meth:`util.palette.Palette.classify`).
+    """
+
+    def __init__(self, colors, temperature: float = 1.0, class_weights=()):
+        super().__init__()
+        colors = torch.as_tensor(colors, dtype=torch.float32)
+        if colors.dim() != 2 or colors.shape[1] != 3 or len(colors) < 2:
+            raise UserError("--lambda_CE needs the palette's colours (background first), e.g. from the level's palette")
+        if len(class_weights) not in (0, len(colors)):
+            raise UserError(f"{len(class_weights)} class weights for {len(colors)} colours (background included)")
+        self.register_buffer("colors", colors / 127.5 - 1.0)  # the images' [-1, 1] scale
+        self.register_buffer("weight", torch.as_tensor(class_weights, dtype=torch.float32) if len(class_weights)
+                             else torch.ones(len(colors)))
+        self.temperature = float(temperature)
+
+    def scores(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) in [-1, 1] -> (N, K, H, W) minus squared distances to the K colours, / temperature."""
+        diff = image.float()[:, None] - self.colors[None, :, :, None, None]
+        return -(diff * diff).sum(2) / self.temperature
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.scores(real).argmax(1)
+        return nn.functional.cross_entropy(self.scores(fake), target, weight=self.weight)
+
+
+def balanced_class_weights(counts, power: float, cap: float = 100.0) -> list[float]:
+    """Cross-entropy weights from pixel counts per colour (background first): (background / class) ** power.
+
+    power 0 gives all 1; 0.5 the square root of the imbalance; 1 equal total weight per class. Weights are
+    capped at ``cap``; a colour with no pixels gets the cap (it never occurs as a target anyway).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    ratio = np.divide(counts[0], counts, out=np.full(len(counts), np.inf), where=counts > 0)
+    return np.minimum(np.maximum(ratio, 1e-12) ** power, cap).tolist()
+
+
 # ---------------------------------------------------------------------------------------------- helpers
 
 @contextlib.contextmanager
@@ -407,5 +466,7 @@ def _check_config(config: Pix2PixConfig) -> None:
         raise UserError(f"--lr_policy {config.lr_policy!r}: choose one of {', '.join(LR_POLICIES)}")
     if config.device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"--device {config.device}: no CUDA device is available (use --device cpu)")
+    if config.lambda_CE < 0 or config.ce_temperature <= 0:
+        raise UserError("--lambda_CE must be >= 0 and --ce_temperature > 0")
     if config.lambda_L1 < 0 or config.lr <= 0:
         raise UserError("--lambda_L1 must be >= 0 and --lr > 0")

@@ -30,9 +30,9 @@ MODEL_KEYS = ("netG", "netD", "n_layers_D", "ngf", "ndf", "norm", "no_dropout", 
 
 PRESETS = {
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
-                  save_epoch_freq=5),
-    "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=5, n_epochs_decay=5,
-                 save_epoch_freq=5),
+                  save_epoch_freq=5, lambda_CE=0.0, ce_class_balance=0.0, sample_balance=0.0),
+    "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=10, n_epochs_decay=10,
+                 save_epoch_freq=5, lambda_CE=30.0, ce_class_balance=0.5, sample_balance=0.5),
 }
 
 
@@ -77,6 +77,17 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
 def _add_train(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training")
     group.add_argument("--lambda_L1", type=float, default=100.0, help="weight of the L1 loss")
+    group.add_argument("--lambda_CE", type=float, default=None,
+                       help="weight of the colour cross-entropy (our addition: asks G for the nearest-colour "
+                            "classes the masks are read from; 0 = pix2pix as published) (preset)")
+    group.add_argument("--ce_temperature", type=float, default=1.0,
+                       help="scale of the colour cross-entropy's squared distances (images in [-1, 1])")
+    group.add_argument("--ce_class_balance", type=float, default=None,
+                       help="class weights of the colour cross-entropy: (background pixels / class pixels) ** "
+                            "this, from the training labels, capped at 100; 0 = all 1 (preset)")
+    group.add_argument("--sample_balance", type=float, default=None,
+                       help="draw training pairs with probability (labelled share + 0.001) ** this, with "
+                            "replacement; 0 = each pair once per epoch, shuffled, as pix2pix (preset)")
     group.add_argument("--lr", type=float, default=2e-4, help="Adam's initial learning rate")
     group.add_argument("--beta1", type=float, default=0.5, help="Adam's beta1")
     group.add_argument("--lr_policy", default="linear", help="linear | step | plateau | cosine")

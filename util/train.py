@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .dataset import AlignedPairDataset
+from .dataset import AlignedPairDataset, label_statistics
 from .errors import UserError
 from .metrics import LpipsScorer
-from .model import Pix2PixConfig, Pix2PixModel
+from .model import Pix2PixConfig, Pix2PixModel, balanced_class_weights
 from .options import run_dir, save_train_options, split_dir
 from .palette import load_palette
 from .scoring import score_pairs
@@ -46,11 +46,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def epoch_order(seed: int, epoch: int, n_items: int, serial: bool) -> list[int]:
-    """The order in which an epoch visits the training pairs (repeatable from seed and epoch)."""
+def epoch_order(seed: int, epoch: int, n_items: int, serial: bool, weights: np.ndarray | None = None) -> list[int]:
+    """The order in which an epoch visits the training pairs (repeatable from seed and epoch).
+
+    With ``weights`` (one per pair), the epoch draws ``n_items`` pairs with replacement, each with
+    probability proportional to its weight (--sample_balance); otherwise every pair once, shuffled.
+    """
     if serial:
         return list(range(n_items))
-    return np.random.default_rng([seed, epoch]).permutation(n_items).tolist()
+    rng = np.random.default_rng([seed, epoch])
+    if weights is None:
+        return rng.permutation(n_items).tolist()
+    return rng.choice(n_items, size=n_items, replace=True, p=weights / weights.sum()).tolist()
+
+
+def sampling_weights(foreground: np.ndarray, power: float) -> np.ndarray | None:
+    """--sample_balance: pair weights (foreground share + 0.001) ** power; None (uniform) for power 0."""
+    return None if power <= 0 else (np.asarray(foreground, dtype=np.float64) + 1e-3) ** power
 
 
 def rng_states() -> dict:
@@ -115,7 +127,9 @@ def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) 
     palette = load_palette(opt.palette)
     train_set = AlignedPairDataset(split_dir(opt, "train"), opt.input_nc, opt.preprocess, opt.crop_size, opt.seed)
     test_set = AlignedPairDataset(split_dir(opt, "test"), opt.input_nc)
-    model = Pix2PixModel(Pix2PixConfig.from_options(opt))
+    class_weights, pair_weights = _balance(opt, train_set, palette)
+    model = Pix2PixModel(Pix2PixConfig.from_options({**vars(opt), "label_colors": palette.colors.tolist(),
+                                                     "ce_class_weights": class_weights}))
     epoch, start_iter = _start_point(opt, model, folder)
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     final = os.path.join(opt.checkpoints_dir, f"{opt.level}_net_G.pth")
@@ -130,7 +144,8 @@ def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) 
     with StopRequest() as stop:
         while epoch <= last_epoch:
             train_set.set_epoch(epoch)
-            batches = _batches(epoch_order(opt.seed, epoch, len(train_set), opt.serial_batches), opt.batch_size)
+            order = epoch_order(opt.seed, epoch, len(train_set), opt.serial_batches, pair_weights)
+            batches = _batches(order, opt.batch_size)
             bar = tqdm(range(start_iter, len(batches)), desc=f"epoch {epoch}/{last_epoch}", unit="step",
                        initial=start_iter, total=len(batches), disable=None)
             for iteration in bar:
@@ -158,6 +173,16 @@ def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) 
     model.save_networks(opt.checkpoints_dir, opt.level)
     os.remove(os.path.join(opt.checkpoints_dir, f"{opt.level}_net_D.pth"))
     return TrainResult(True, last_epoch, 0, folder, final)
+
+
+def _balance(opt: Namespace, train_set: AlignedPairDataset, palette) -> tuple[list[float], np.ndarray | None]:
+    """Class weights for the colour cross-entropy and pair weights for sampling, from the training labels."""
+    want_classes = opt.lambda_CE > 0 and opt.ce_class_balance > 0
+    if not (want_classes or opt.sample_balance > 0):
+        return [], None
+    counts, foreground = label_statistics(train_set, palette.colors)
+    class_weights = balanced_class_weights(counts, opt.ce_class_balance) if want_classes else []
+    return class_weights, sampling_weights(foreground, opt.sample_balance)
 
 
 def _start_point(opt: Namespace, model: Pix2PixModel, folder: str) -> tuple[int, int]:
