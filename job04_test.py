@@ -53,7 +53,7 @@ def recordings(opt, generator) -> int:
                                 opt.results_dir, device=opt.device, batch_size=opt.batch_size, channel=opt.channel,
                                 tile_overlap=opt.tile_overlap, min_duration_s=opt.min_duration,
                                 min_area_px=opt.min_area, save_spectrograms=opt.save_spectrograms,
-                                overwrite=opt.overwrite)
+                                overwrite=opt.overwrite, compile=opt.compile, precision=opt.precision)
     n_skipped = sum(1 for _, r in result.done if r.skipped)
     n_selections = sum(r.n_selections or 0 for _, r in result.done if not r.skipped)
     print(f"job04: {len(result.done) - n_skipped} recording(s) processed into {opt.results_dir}/<stem>/ "

@@ -59,7 +59,7 @@ def parse_args(argv=None):
     parser.add_argument("--num_threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the CNNs and NMF (repeatable on CPU)")
     parser.add_argument("--data_seed", type=int, default=None,
-                        help="the seed job00 made the data with, for the about sheets (job00 does not store it)")
+                        help="the seed job00 made the data with, for the about sheets (default: from input_wav/dataset.json)")
     parser.add_argument("--max_test_tiles", type=int, default=0, help="use only the first N test tiles (0 = all)")
     parser.add_argument("--overwrite", action="store_true", help="redo tables and figures that exist")
     group = parser.add_argument_group("definitions (our own choices)")

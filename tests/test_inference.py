@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from util import inference, networks
+from util import inference, networks, spectrogram
 from util.annotations import read_raven_table
 from util.audio import StreamingISTFT, StreamingSTFT, read_audio
 from util.errors import UserError
@@ -124,15 +124,15 @@ def test_the_tone_goes_to_its_class_and_the_hiss_to_the_residual(tone_wav, tmp_p
     assert np.count_nonzero(sf.read(os.path.join(result.out_dir, "human.wav"))[0]) == 0
 
 
-def test_fast_istft_gives_the_numbers_of_streaming_istft():
+def test_vectorised_istft_gives_the_numbers_of_the_frame_by_frame_loop():
     rng = np.random.default_rng(0)
     spectrum = StreamingSTFT().push(rng.standard_normal(SR).astype(np.float32))
     spectrum[:, 30:60] = 0
-    plain, fast = StreamingISTFT(), inference._MaskedISTFT()
+    plain, fast = StreamingISTFT(), StreamingISTFT()
     expected, got = [], []
     for first, last in [(0, 17), (17, 30), (30, 60), (60, 61), (61, spectrum.shape[1])]:
         block = spectrum[:, first:last]
-        expected.append(plain.push(block))
+        expected.append(plain._push_frame_by_frame(block))
         got.append(fast.push_frames(None if not block.any() else block, block.shape[1]))
     expected.append(plain.finish(SR))
     got.append(fast.finish(SR))
@@ -166,10 +166,10 @@ def test_isolated_spectrogram_is_the_mixture_where_the_class_is(tone_wav, tmp_pa
 
 
 def test_streamed_png_with_many_idat_chunks_reads_back(tmp_path, monkeypatch):
-    monkeypatch.setattr(inference, "PNG_IDAT_BYTES", 64)
+    monkeypatch.setattr(spectrogram, "PNG_IDAT_BYTES", 64)
     rgb = np.random.default_rng(0).integers(0, 256, (37, 1001, 3), dtype=np.uint8)
-    path = inference.write_png_streamed(str(tmp_path / "x.png"), (rgb[i:i + 5] for i in range(0, 37, 5)),
-                                        width=1001, height=37, rgb=True, meta={"a": 1})
+    path = spectrogram.write_png_streamed(str(tmp_path / "x.png"), (rgb[i:i + 5] for i in range(0, 37, 5)),
+                                          width=1001, height=37, rgb=True, meta={"a": 1})
     with Image.open(path) as image:
         assert np.array_equal(np.asarray(image), rgb) and image.info["spectrogram"] == '{"a": 1}'
     assert png_chunk_types(path).count(b"IDAT") >= 3

@@ -269,3 +269,19 @@ def test_script_turns_a_user_error_into_exit_status_2(tmp_path, capsys):
         run_main(lambda: job00_synth_data.main(["--out", str(tmp_path), "--n_train", "-3"]))
     assert stop.value.code == 2
     assert "--n_train -3" in capsys.readouterr().err
+
+
+def test_the_set_records_how_it_was_made_and_refuses_to_mix_in_another_seed(tmp_path):
+    root = str(tmp_path / "set")
+    synth.generate_dataset(root, 1, 1, 4, workers=1, progress=False)
+    record = synth.read_dataset_record(root)
+    assert (record["seed"], record["n_train"], record["n_test"]) == (4, 1, 1)
+    assert record["spectrogram"]["n_fft"] == SpecParams().n_fft
+    assert record["duration_s"] == pytest.approx(synth.one_tile_duration_s(SpecParams()))
+    again = synth.generate_dataset(root, 2, 1, 4, workers=1, progress=False)  # same settings: extends the set
+    assert (again.n_written, again.n_skipped) == (1, 2) and synth.read_dataset_record(root)["n_train"] == 2
+    with pytest.raises(UserError, match=r"dataset\.json.*seed 4"):
+        synth.generate_dataset(root, 2, 1, 5, workers=1, progress=False)
+    synth.generate_dataset(root, 1, 1, 5, workers=1, progress=False, overwrite=True)
+    assert synth.read_dataset_record(root)["seed"] == 5
+    assert synth.read_dataset_record(str(tmp_path / "none")) is None

@@ -214,10 +214,7 @@ def _with_nyquist(spectrum: np.ndarray, n_fft: int) -> np.ndarray:
 
 
 def _normalise_overlap(signal: np.ndarray, norm: np.ndarray) -> np.ndarray:
-    safe = norm > 1e-10
-    out = np.zeros_like(signal)
-    out[safe] = signal[safe] / norm[safe]
-    return out
+    return np.divide(signal, norm, out=np.zeros_like(signal), where=norm > 1e-10)
 
 
 def _fit_length(y: np.ndarray, length: int) -> np.ndarray:
@@ -278,6 +275,40 @@ class StreamingISTFT:
         self._n_out = 0
 
     def push(self, spectrum: np.ndarray) -> np.ndarray:
+        """``spectrum`` (bins, frames), bins n_fft/2 (Nyquist taken as zero) or n_fft/2 + 1 -> final samples."""
+        return self.push_frames(spectrum, spectrum.shape[1])
+
+    def push_frames(self, spectrum: np.ndarray | None, n_frames: int) -> np.ndarray:
+        """As :meth:`push`; ``spectrum`` None means ``n_frames`` silent frames (no FFT is computed for them).
+
+        When the hop divides n_fft (the usual case), the overlap-add is vectorised: the frames are cut
+        into hop-long parts and each part is added for all frames at once, earlier frames first, so the
+        sums are those of a frame-by-frame loop, number for number (tested).
+        """
+        hop, n_fft = self.hop_length, self.n_fft
+        if n_fft % hop:
+            if spectrum is None:
+                spectrum = np.zeros((n_fft // 2 + 1, n_frames), np.complex64)
+            return self._push_frame_by_frame(spectrum)
+        if n_frames == 0:
+            return np.zeros(0, np.float32)
+        grow = n_frames * hop
+        self._signal = np.concatenate([self._signal, np.zeros(grow)])
+        self._norm = np.concatenate([self._norm, np.zeros(grow)])
+        per_frame = n_fft // hop
+        rows = n_frames + per_frame - 1
+        norm = self._norm[:rows * hop].reshape(rows, hop)
+        win_sq = (self.window ** 2).reshape(per_frame, hop)
+        if spectrum is not None:  # irfft zero-pads a spectrum without its Nyquist row
+            frames = (scipy.fft.irfft(spectrum.T, n=n_fft, axis=1) * self.window).reshape(n_frames, per_frame, hop)
+            signal = self._signal[:rows * hop].reshape(rows, hop)
+        for part in reversed(range(per_frame)):  # frame k's part p lands on row k + p: earlier frames first
+            norm[part:part + n_frames] += win_sq[part]
+            if spectrum is not None:
+                signal[part:part + n_frames] += frames[:, part]
+        return self._release(grow)
+
+    def _push_frame_by_frame(self, spectrum: np.ndarray) -> np.ndarray:
         spectrum = _with_nyquist(spectrum, self.n_fft)
         n_frames = spectrum.shape[1]
         if n_frames == 0:
@@ -291,8 +322,7 @@ class StreamingISTFT:
         for k in range(n_frames):
             self._signal[k * hop:k * hop + self.n_fft] += frames[k]
             self._norm[k * hop:k * hop + self.n_fft] += win_sq
-        done = n_frames * hop  # samples before the next frame's start are final
-        return self._release(done)
+        return self._release(n_frames * hop)  # samples before the next frame's start are final
 
     def finish(self, length: int) -> np.ndarray:
         keep = max(0, length - self._n_out)

@@ -70,6 +70,7 @@ from .quantify import FrequencyProfileAccumulator, OccupancyAccumulator
 from .scoring import to_uint8_image
 from .separation import masked_audio, tile_spectrum
 from .spectrogram import SpecParams, pixels_to_db, row_freq_hz, spectrum_to_image_db
+from .synth import read_dataset_record
 
 LEVELS = ("species", "community")
 TABLE_FILES = OrderedDict([
@@ -997,8 +998,9 @@ class Evaluation:
         root = os.path.abspath(self.opt.root)
         tiles = self.test_tiles
         n_clips = len({t.source for t in tiles})
+        record = read_dataset_record(self.opt.root) or {}
         seed = self.opt.data_seed if self.opt.data_seed is not None else \
-            "unknown (job00 does not record it; pass --data_seed)"
+            record.get("seed", "unknown (no input_wav/dataset.json from job00; pass --data_seed)")
         return {"data": "synthetic soundscapes made by job00_synth_data.py: models of the eight species' calls, "
                         "insects and human sounds over field-like noise, with exact truth (not the paper's "
                         "recordings; compare methods on the same data, not absolute values with the paper)",

@@ -197,15 +197,16 @@ class ExamplePanel:
 def plot_examples(panels: list[ExamplePanel], path: str, title: str = "") -> str:
     """A row per example tile: mixture | truth | GAN | isolated, time (s) across, frequency (kHz) up."""
     n = max(len(panels), 1)
-    fig, axes = plt.subplots(n, 4, figsize=(15, 3.4 * n), squeeze=False)
+    fig, axes = plt.subplots(n, 4, figsize=(15, 3.8 * n), squeeze=False)
     for row, panel in zip(axes, panels):
         extent = (panel.start_s, panel.start_s + panel.duration_s, 0.0, panel.max_freq_hz / 1000.0)
         images = ((panel.mixture, "mixture (spectrogram)", "gray"), (panel.truth_rgb, "truth (label)", None),
                   (panel.gan_rgb, "GAN output", None),
                   (panel.isolated, f"isolated: {short_label(panel.isolated_label, 40)}", "gray"))
-        for ax, (image, name, cmap) in zip(row, images):
+        for column, (ax, (image, name, cmap)) in enumerate(zip(row, images)):
             ax.imshow(image, cmap=cmap, vmin=0, vmax=255, aspect="auto", extent=extent, interpolation="nearest")
-            ax.set_title(f"{name}\n{panel.title}", fontsize=8)
+            # the tile's description once per row, wrapped to its panel's width, so neighbours do not overlap
+            ax.set_title("\n".join(textwrap.wrap(panel.title, 60) + [name]) if column == 0 else name, fontsize=8)
             ax.set_xlabel("time (s)")
             ax.set_ylabel("frequency (kHz)")
     if not panels:

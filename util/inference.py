@@ -48,19 +48,15 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import os
 import re
-import struct
 import time
 import warnings
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-import scipy.fft
 import soundfile as sf
 import torch
 from torch import nn
@@ -73,8 +69,8 @@ from .detections import RegionTracker
 from .errors import UserError
 from .palette import Palette
 from .quantify import FrequencyProfileAccumulator, OccupancyAccumulator
-from .spectrogram import (PNG_TEXT_KEY, SpecParams, _png_chunk, iter_spectrum_blocks, pixels_to_db,
-                          spectrum_to_pixels, tile_metadata)
+from .spectrogram import (PngStreamWriter, SpecParams, iter_spectrum_blocks, pixels_to_db, spectrum_to_pixels,
+                          temp_name, tile_metadata)
 
 DEFAULT_BATCH_SIZE = 8
 PRECISIONS = ("float32", "bfloat16")
@@ -88,7 +84,6 @@ PROFILE_CSV = "frequency_profile.csv"
 COMBINED_SELECTIONS = "combined.selections.txt"
 COMBINED_OCCUPANCY = "combined_occupancy.csv"
 OCCUPANCY_COLUMNS = ("class", "time_occupancy", "acoustic_space_occupancy", "seconds_present", "seconds_total")
-PNG_IDAT_BYTES = 1 << 20          # compressed bytes per IDAT chunk of a streamed PNG
 PNG_ROWS_PER_READ = 16            # rows read from the on-disk class map at a time
 TRACKER_FRAMES = 2048             # columns gathered before each push to the region tracker
 STORE_FLUSH_FRAMES = 4096         # columns gathered before they are written to the on-disk class map
@@ -436,52 +431,6 @@ def _release(queue: _FrameQueue, rgb: np.ndarray) -> Iterator[TranslatedBlock]:
 
 # --------------------------------------------------------------------------- audio out
 
-class _MaskedISTFT(StreamingISTFT):
-    """:class:`StreamingISTFT`, faster: overlap-add vectorised, silent blocks skip the FFT, no boolean indexing.
-
-    The same numbers as ``StreamingISTFT.push`` (the same additions in the same order; checked in
-    tests/test_inference.py). On our 2-core CPU, for 224-frame blocks, it takes 0.7 ms per 256 frames and
-    output instead of 1.15 ms, and 0.2 ms for a silent output: the per-frame loop and
-    ``_normalise_overlap``'s boolean indexing were the cost. Proposed as the body of
-    ``StreamingISTFT.push`` / ``_release`` in util/audio.py, after which this class is not needed.
-    """
-
-    def push_frames(self, spectrum: np.ndarray | None, n_frames: int) -> np.ndarray:
-        """``spectrum`` (bins, n_frames), bins n_fft/2 (Nyquist zero) or n_fft/2 + 1, or None for silence."""
-        hop, n_fft = self.hop_length, self.n_fft
-        if spectrum is None and n_fft % hop:
-            spectrum = np.zeros((n_fft // 2 + 1, n_frames), np.complex64)
-        if n_fft % hop:  # frames do not tile the hop grid: the plain loop
-            return self.push(spectrum)
-        if n_frames == 0:
-            return np.zeros(0, np.float32)
-        grow = n_frames * hop
-        self._signal = np.concatenate([self._signal, np.zeros(grow)])
-        self._norm = np.concatenate([self._norm, np.zeros(grow)])
-        per_frame = n_fft // hop
-        rows = n_frames + per_frame - 1
-        norm = self._norm[:rows * hop].reshape(rows, hop)
-        win_sq = (self.window ** 2).reshape(per_frame, hop)
-        if spectrum is not None:  # irfft zero-pads a spectrum without its Nyquist row
-            frames = (scipy.fft.irfft(spectrum.T, n=n_fft, axis=1) * self.window).reshape(n_frames, per_frame, hop)
-            signal = self._signal[:rows * hop].reshape(rows, hop)
-        for part in reversed(range(per_frame)):  # earlier frames first, as the frame-by-frame loop adds them
-            norm[part:part + n_frames] += win_sq[part]
-            if spectrum is not None:
-                signal[part:part + n_frames] += frames[:, part]
-        return self._release(grow)
-
-    def _release(self, n: int) -> np.ndarray:
-        signal, norm = self._signal[:n], self._norm[:n]
-        out = np.divide(signal, norm, out=np.zeros(len(signal)), where=norm > 1e-10)
-        self._signal, self._norm = self._signal[n:], self._norm[n:]
-        skip = min(self._to_skip, len(out))
-        self._to_skip -= skip
-        out = out[skip:].astype(np.float32)
-        self._n_out += len(out)
-        return out
-
-
 class _SourceAudio:
     """One float WAV per class plus the residual, written block by block under temporary names."""
 
@@ -490,10 +439,10 @@ class _SourceAudio:
         names = [f"{slug}.wav" for slug in palette.slugs] + [f"{RESIDUAL}.wav"]
         self.classes = list(range(1, len(palette) + 1)) + [0]    # one per file; 0: the residual
         self.paths = [os.path.join(out_dir, name) for name in names]
-        self.temps = [_temp_name(p) for p in self.paths]
+        self.temps = [temp_name(p) for p in self.paths]
         wav_format = "WAV" if n_samples * 4 < 2 ** 32 - 2 ** 20 else "RF64"  # WAV stops at 4 GiB
         self._files = [sf.SoundFile(t, "w", params.sr, 1, "FLOAT", format=wav_format) for t in self.temps]
-        self._engines = [_MaskedISTFT(params.n_fft, params.hop_length, params.window) for _ in self.paths]
+        self._engines = [StreamingISTFT(params.n_fft, params.hop_length, params.window) for _ in self.paths]
 
     def write(self, spectrum: np.ndarray, class_map: np.ndarray) -> None:
         """The block's frames under each class's mask (class 0 and the Nyquist bin: residual)."""
@@ -575,73 +524,6 @@ class ColumnStore:
             os.remove(self.path)
 
 
-class PngStreamWriter:
-    """Write an 8-bit grey or RGB PNG a few rows at a time, under a temporary name; :meth:`close` renames it.
-
-    The format is signature, IHDR, tEXt (``meta`` as JSON, as :func:`util.spectrogram.encode_png` writes it),
-    IDAT chunks of about ``PNG_IDAT_BYTES`` each, IEND; filter 0, zlib level 1 with run-length strategy.
-    """
-
-    def __init__(self, path: str, width: int, height: int, rgb: bool, meta: dict | None = None):
-        self.path, self.width, self.height = path, width, height
-        self.temp = _temp_name(path)
-        self._channels = 3 if rgb else 1
-        self._handle = open(self.temp, "wb")
-        self._packer = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-        self._compressed: list[bytes] = []
-        self._n_compressed = 0
-        self._rows_written = 0
-        self._handle.write(b"\x89PNG\r\n\x1a\n")
-        self._handle.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2 if rgb else 0, 0, 0, 0)))
-        if meta is not None:
-            self._handle.write(_png_chunk(b"tEXt", PNG_TEXT_KEY.encode("latin-1") + b"\0" +
-                                          json.dumps(meta, sort_keys=True).encode("ascii")))
-
-    def write_rows(self, rows: np.ndarray) -> None:
-        """(n, width) grey or (n, width, 3) RGB uint8 rows, continuing down the image."""
-        rows = np.asarray(rows, np.uint8).reshape(len(rows), self.width * self._channels)
-        raw = np.zeros((len(rows), rows.shape[1] + 1), np.uint8)  # column 0: filter type 0 (none)
-        raw[:, 1:] = rows
-        self._rows_written += len(rows)
-        self._add(self._packer.compress(raw.tobytes()))
-
-    def close(self) -> str:
-        """Finish the file and rename it into place; returns the path."""
-        if self._rows_written != self.height:
-            raise ValueError(f"{self.path}: {self._rows_written} rows written, the image has {self.height}")
-        self._add(self._packer.flush(), force=True)
-        self._handle.write(_png_chunk(b"IEND", b""))
-        self._handle.close()
-        os.replace(self.temp, self.path)
-        return self.path
-
-    def discard(self) -> None:
-        self._handle.close()
-        if os.path.exists(self.temp):
-            os.remove(self.temp)
-
-    def _add(self, data: bytes, force: bool = False) -> None:
-        if data:
-            self._compressed.append(data)
-            self._n_compressed += len(data)
-        if self._n_compressed >= PNG_IDAT_BYTES or (force and self._n_compressed):
-            self._handle.write(_png_chunk(b"IDAT", b"".join(self._compressed)))
-            self._compressed, self._n_compressed = [], 0
-
-
-def write_png_streamed(path: str, rows: Iterable[np.ndarray], width: int, height: int, rgb: bool = False,
-                       meta: dict | None = None) -> str:
-    """Write a PNG from an iterable of row blocks ((n, width) grey or (n, width, 3) RGB), atomically."""
-    writer = PngStreamWriter(path, width, height, rgb, meta)
-    try:
-        for block in rows:
-            writer.write_rows(block)
-        return writer.close()
-    except BaseException:
-        writer.discard()
-        raise
-
-
 # --------------------------------------------------------------------------- one recording
 
 class _RecordingOutputs:
@@ -654,8 +536,8 @@ class _RecordingOutputs:
         self.palette, self.params, self.meta = palette, params, meta
         self.n_frames = n_frames
         self.audio = _SourceAudio(out_dir, palette, params, n_samples)
-        self.labels = ColumnStore(_temp_name(os.path.join(out_dir, "labels.classmap")), params.n_rows, n_frames)
-        self.grey = (ColumnStore(_temp_name(os.path.join(out_dir, "spectrogram.grey")), params.n_rows, n_frames)
+        self.labels = ColumnStore(temp_name(os.path.join(out_dir, "labels.classmap")), params.n_rows, n_frames)
+        self.grey = (ColumnStore(temp_name(os.path.join(out_dir, "spectrogram.grey")), params.n_rows, n_frames)
                      if save_spectrograms else None)
         self.tracker = RegionTracker(params.hop_length, params.sr, params.n_fft,  # classes: those present
                                      min_duration_s=min_duration_s, min_area_px=min_area_px)
@@ -934,7 +816,7 @@ def write_csv(path: str, columns: Sequence[str], rows: list[dict]) -> None:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _csv_cell(v) for k, v in row.items()})
-    temp = _temp_name(path)
+    temp = temp_name(path)
     with open(temp, "w", encoding="utf-8", newline="") as handle:
         handle.write(text.getvalue())
     os.replace(temp, path)
@@ -954,8 +836,3 @@ def read_csv_rows(path: str) -> list[dict]:
 def read_tsv_rows(path: str) -> list[dict]:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def _temp_name(path: str) -> str:
-    head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.part{os.getpid()}")

@@ -138,6 +138,12 @@ def test_parser(description: str) -> argparse.ArgumentParser:
     group.add_argument("--min_area", type=int, default=10, help="smallest detection kept in the Raven table, pixels")
     group.add_argument("--save_spectrograms", action="store_true", help="also write each class's isolated spectrogram")
     group.add_argument("--overwrite", action="store_true", help="re-process recordings whose outputs exist")
+    group.add_argument("--precision", default="float32",
+                       help="float32 | bfloat16, the generator's arithmetic: bfloat16 is faster on GPUs and on "
+                            "CPUs with bf16 units (much slower on CPUs without them); masks may differ at a few pixels")
+    group.add_argument("--compile", action="store_true",
+                       help="torch.compile the generator (first tiles wait 10-30 s; pays off from about an hour "
+                            "of audio; falls back to eager if compiling fails)")
     return parser
 
 

@@ -21,7 +21,7 @@ import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -32,6 +32,7 @@ from .audio import (DEFAULT_BLOCK_S, StreamingSTFT, audio_info, get_window, iter
 from .errors import UserError
 
 PNG_TEXT_KEY = "spectrogram"
+PNG_IDAT_BYTES = 1 << 20  # compressed bytes per IDAT chunk of a PNG written in blocks of rows
 MIN_MAGNITUDE = 1e-12
 MAX_PENDING_WRITES = 32  # tiles waiting for the PNG writer thread
 
@@ -182,15 +183,88 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
+def temp_name(path: str) -> str:
+    """The temporary name a file is written under before it is renamed into place (same folder, hidden)."""
+    head, tail = os.path.split(path)
+    return os.path.join(head, f".{tail}.part{os.getpid()}")
+
+
 def write_png(path: str, pixels: np.ndarray, meta: dict | None = None) -> None:
     """Write a grey (H, W) or RGB (H, W, 3) uint8 image atomically, with metadata if given."""
-    head, tail = os.path.split(path)
+    head = os.path.dirname(path)
     if head:
         os.makedirs(head, exist_ok=True)
-    tmp = os.path.join(head, f".{tail}.part{os.getpid()}")
+    tmp = temp_name(path)
     with open(tmp, "wb") as handle:
         handle.write(encode_png(pixels, meta))
     os.replace(tmp, path)
+
+
+class PngStreamWriter:
+    """Write an 8-bit grey or RGB PNG a few rows at a time, under a temporary name; :meth:`close` renames it.
+
+    The format is signature, IHDR, tEXt (``meta`` as JSON, as :func:`util.spectrogram.encode_png` writes it),
+    IDAT chunks of about ``PNG_IDAT_BYTES`` each, IEND; filter 0, zlib level 1 with run-length strategy.
+    """
+
+    def __init__(self, path: str, width: int, height: int, rgb: bool, meta: dict | None = None):
+        self.path, self.width, self.height = path, width, height
+        self.temp = temp_name(path)
+        self._channels = 3 if rgb else 1
+        self._handle = open(self.temp, "wb")
+        self._packer = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+        self._compressed: list[bytes] = []
+        self._n_compressed = 0
+        self._rows_written = 0
+        self._handle.write(b"\x89PNG\r\n\x1a\n")
+        self._handle.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2 if rgb else 0, 0, 0, 0)))
+        if meta is not None:
+            self._handle.write(_png_chunk(b"tEXt", PNG_TEXT_KEY.encode("latin-1") + b"\0" +
+                                          json.dumps(meta, sort_keys=True).encode("ascii")))
+
+    def write_rows(self, rows: np.ndarray) -> None:
+        """(n, width) grey or (n, width, 3) RGB uint8 rows, continuing down the image."""
+        rows = np.asarray(rows, np.uint8).reshape(len(rows), self.width * self._channels)
+        raw = np.zeros((len(rows), rows.shape[1] + 1), np.uint8)  # column 0: filter type 0 (none)
+        raw[:, 1:] = rows
+        self._rows_written += len(rows)
+        self._add(self._packer.compress(raw.tobytes()))
+
+    def close(self) -> str:
+        """Finish the file and rename it into place; returns the path."""
+        if self._rows_written != self.height:
+            raise ValueError(f"{self.path}: {self._rows_written} rows written, the image has {self.height}")
+        self._add(self._packer.flush(), force=True)
+        self._handle.write(_png_chunk(b"IEND", b""))
+        self._handle.close()
+        os.replace(self.temp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        self._handle.close()
+        if os.path.exists(self.temp):
+            os.remove(self.temp)
+
+    def _add(self, data: bytes, force: bool = False) -> None:
+        if data:
+            self._compressed.append(data)
+            self._n_compressed += len(data)
+        if self._n_compressed >= PNG_IDAT_BYTES or (force and self._n_compressed):
+            self._handle.write(_png_chunk(b"IDAT", b"".join(self._compressed)))
+            self._compressed, self._n_compressed = [], 0
+
+
+def write_png_streamed(path: str, rows: Iterable[np.ndarray], width: int, height: int, rgb: bool = False,
+                       meta: dict | None = None) -> str:
+    """Write a PNG from an iterable of row blocks ((n, width) grey or (n, width, 3) RGB), atomically."""
+    writer = PngStreamWriter(path, width, height, rgb, meta)
+    try:
+        for block in rows:
+            writer.write_rows(block)
+        return writer.close()
+    except BaseException:
+        writer.discard()
+        raise
 
 
 def read_png(path: str) -> tuple[np.ndarray, dict | None]:

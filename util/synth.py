@@ -40,10 +40,11 @@ Example::
 from __future__ import annotations
 
 import csv
+import json
 import multiprocessing
 import os
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Callable
 
@@ -52,12 +53,13 @@ import scipy.fft
 import scipy.signal
 from tqdm import tqdm
 
+from . import __version__
 from .annotations import write_raven_table
 from .audio import n_frames_for, stft, write_audio
 from .errors import UserError
 from .palette import Palette, load_palette
 from .pairs import write_pair
-from .spectrogram import SpecParams, count_tiles, iter_tiles, spectrum_to_image_db, tile_name
+from .spectrogram import SpecParams, count_tiles, iter_tiles, spectrum_to_image_db, temp_name, tile_name
 
 NYQUIST_FRACTION = 0.48        # sources stay below 0.48 * sr, a margin under Nyquist
 NOMINAL_PEAK = 0.5             # peak of a generator's output before the mixer sets its level
@@ -68,6 +70,7 @@ SNR_RANGE_DB = (-5.0, 20.0)
 BACKGROUND_DBFS_RANGE = (-55.0, -35.0)   # background RMS, dB re full scale
 MAX_SOURCES = 4
 PEAK_LIMIT = 0.99              # all parts are scaled together if the mixture would exceed this
+DATASET_RECORD = "dataset.json"  # under input_wav/: how the set was made
 AUDIBLE_FLOOR_DB = -80.0
 AUDIBLE_MARGIN_DB = 3.0
 MIN_SR = 16000                 # below it the 4-9 kHz warblers would lose most of their band
@@ -965,11 +968,55 @@ def generate_dataset(root: str, n_train: int, n_test: int, seed: int, *, duratio
     n_samples = one_tile_n_samples(params) if duration_s is None else int(round(duration_s * params.sr))
     check_request(root, n_train, n_test, n_samples, params, workers)
     splits = {"train": n_train, "test": n_test}
+    record = {"seed": int(seed), "n_train": int(n_train), "n_test": int(n_test),
+              "duration_s": n_samples / params.sr, "audible_floor_db": float(audible_floor_db),
+              "audible_margin_db": float(audible_margin_db), "spectrogram": asdict(params), "version": __version__}
+    record = json.loads(json.dumps(record))  # as it will read back (tuples become lists)
+    _check_dataset_record(root, record, overwrite)
     jobs = [SynthJob(root, split, i, seed, n_samples, params, overwrite, audible_floor_db, audible_margin_db)
             for split, n in splits.items() for i in range(n)]
     pairs_per_job = _run_jobs(jobs, workers, progress)
+    _write_json_atomic(dataset_record_path(root), record)
     n_skipped = sum(1 for n in pairs_per_job if n == 0)
     return DatasetSummary(root, len(jobs) - n_skipped, n_skipped, sum(pairs_per_job), splits)
+
+
+def dataset_record_path(root: str) -> str:
+    """``<root>/input_wav/dataset.json``: how job00 made the set (seed, counts, duration, spectrogram, version)."""
+    return os.path.join(root, "input_wav", DATASET_RECORD)
+
+
+def read_dataset_record(root: str) -> dict | None:
+    """The record job00 left under ``root``, or None when there is none (a set made otherwise)."""
+    try:
+        with open(dataset_record_path(root), encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{dataset_record_path(root)}: not readable ({exc})") from None
+
+
+def _check_dataset_record(root: str, record: dict, overwrite: bool) -> None:
+    """Refuse to add clips of another seed, duration or truth rule to an existing set (it would mix two sets)."""
+    old = read_dataset_record(root)
+    if old is None or overwrite:
+        return
+    keys = ("seed", "duration_s", "audible_floor_db", "audible_margin_db", "spectrogram")
+    changed = [k for k in keys if old.get(k) != record[k]]
+    if changed:
+        raise UserError(f"{dataset_record_path(root)}: this set was made with other settings "
+                        f"({', '.join(f'{k} {old.get(k)!r}' for k in changed if k != 'spectrogram')}"
+                        f"{' spectrogram' if 'spectrogram' in changed else ''}); use --overwrite to remake it "
+                        f"or another --out")
+
+
+def _write_json_atomic(path: str, data: dict) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temp = temp_name(path)
+    with open(temp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+    os.replace(temp, path)
 
 
 def _run_jobs(jobs: list[SynthJob], workers: int, progress: bool) -> list[int]:

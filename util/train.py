@@ -3,11 +3,11 @@
 The loop reads top to bottom: for each epoch, for each batch, set input -> optimise -> log; at the
 end of the epoch, update the learning rate -> score the test split -> save.
 
-Exact resume: the data order of an epoch is a permutation drawn from (seed, epoch), crops from
-(seed, epoch, index), and the state file (``latest_state.pth``) holds both networks, both optimisers,
-the schedules, the epoch, the iteration within the epoch and every RNG state. A run stopped at any
-step (Ctrl-C, SIGTERM) and resumed with ``--continue_train`` ends with the same weights, on CPU with
-the same seed, as a run never stopped.
+Exact resume: the data order of an epoch is drawn from (seed, epoch) (a permutation, or a weighted
+draw with --sample_balance), crops from (seed, epoch, index), and the state file (``latest_state.pth``)
+holds both networks, both optimisers, the schedules, the epoch, the iteration within the epoch and every
+RNG state. A run stopped at any step (Ctrl-C, SIGTERM) and resumed with ``--continue_train`` ends with
+the same weights, on CPU with the same seed, as a run never stopped.
 """
 
 from __future__ import annotations
