@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 import torch
+from tqdm import tqdm
 from torch.utils.data import Dataset
 
 from .errors import UserError
@@ -111,7 +112,8 @@ def label_statistics(dataset: AlignedPairDataset, colors: np.ndarray) -> tuple[n
     palette = torch.as_tensor(np.asarray(colors), dtype=torch.float32) / 127.5 - 1.0
     counts = torch.zeros(len(palette), dtype=torch.int64)
     foreground = np.zeros(len(dataset.paths))
-    for index, path in enumerate(dataset.paths):
+    for index, path in enumerate(tqdm(dataset.paths, desc="counting label colours", unit="pair", leave=False,
+                                      disable=None)):
         _, label_rgb, _ = read_pair(path)
         B = to_tensor(label_rgb)
         classes = ((B[None] - palette[:, :, None, None]) ** 2).sum(1).argmin(0)
