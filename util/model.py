@@ -127,8 +127,10 @@ class Pix2PixModel:
                 networks.use_gemm_convolutions(net, config.gemm_max_pixels)
         self.criterionGAN = networks.GANLoss(config.gan_mode).to(self.device)
         self.criterionL1 = nn.L1Loss()
-        self.criterionCE = ColourCrossEntropy(config.label_colors, config.ce_temperature, config.ce_class_weights).to(self.device) \
-            if config.lambda_CE > 0 else None
+        self.criterionCE = None  # our colour cross-entropy, only when lambda_CE > 0
+        if config.lambda_CE > 0:
+            self.criterionCE = ColourCrossEntropy(config.label_colors, config.ce_temperature,
+                                                  config.ce_class_weights).to(self.device)
         self.loss_names = type(self).loss_names + (["G_CE"] if self.criterionCE is not None else [])
         self.optimizer_G = self._adam(self.netG)
         self.optimizer_D = self._adam(self.netD)
@@ -394,7 +396,7 @@ class ColourCrossEntropy(nn.Module):
         super().__init__()
         colors = torch.as_tensor(colors, dtype=torch.float32)
         if colors.dim() != 2 or colors.shape[1] != 3 or len(colors) < 2:
-            raise UserError("--lambda_CE needs the palette's colours (background first), e.g. from the level's palette")
+            raise UserError("--lambda_CE needs the palette's colours (background first), e.g. the level's palette")
         if len(class_weights) not in (0, len(colors)):
             raise UserError(f"{len(class_weights)} class weights for {len(colors)} colours (background included)")
         self.register_buffer("colors", colors / 127.5 - 1.0)  # the images' [-1, 1] scale
