@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from util.classifiers import (CNNConfig, build_classifier, find_weights, pixel_areas, predict_presence,
+from util.classifiers import (CNNConfig, build_classifier, find_weights, fit_and_predict, pixel_areas, predict_presence,
                               prepare_images, presence_from_class_maps, train_classifier, train_step)
 
 
@@ -97,3 +97,16 @@ def test_training_a_few_steps_fits_a_tiny_set_and_predicts_booleans():
     assert len(log.epoch_losses) == 3 and log.epoch_losses[-1] < log.epoch_losses[0]
     present = predict_presence(model, images)
     assert present.shape == (4, 8) and present.dtype == bool
+
+
+def test_fit_and_predict_is_repeatable_whatever_the_random_state_before_it():
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.random((6, 1, 32, 32), dtype=np.float32))
+    targets = rng.random((6, 8)) > 0.5
+    config = CNNConfig(epochs=1, batch_size=3, seed=4)
+    results = []
+    for noise in (1, 2):
+        torch.manual_seed(noise)  # other work that drew random numbers before job06's CNNs
+        torch.rand(noise * 10)
+        results.append(fit_and_predict("resnet50", images, targets, images, config, progress=False).log.epoch_losses)
+    assert results[0] == results[1]

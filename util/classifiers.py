@@ -255,6 +255,7 @@ def fit_and_predict(arch: str, train_images: torch.Tensor, train_targets: np.nda
                     build: Callable[..., nn.Module] = build_classifier) -> CNNResult:
     """Build ``arch``, train it on the training tiles and predict presence on the test tiles."""
     n_classes = np.asarray(train_targets).shape[1]
+    torch.manual_seed(config.seed)  # the random initial weights too come from the seed, whatever ran before
     model = build(arch, n_classes, weights_path)
     log = train_classifier(model, train_images, train_targets, config, ARCHITECTURES[arch], progress,
                            config.lr_for(arch))
