@@ -22,8 +22,8 @@ example:
 from __future__ import annotations
 
 from util.cli import make_parser, run_main, summary
-from util.spectrogram import SpecParams
-from util.synth import AUDIBLE_FLOOR_DB, AUDIBLE_MARGIN_DB, generate_dataset, one_tile_duration_s
+from util.signal.spectrogram import SpecParams
+from util.synth.soundscape import AUDIBLE_FLOOR_DB, AUDIBLE_MARGIN_DB, generate_dataset, one_tile_duration_s
 
 
 def parse_args(argv=None):

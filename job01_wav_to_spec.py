@@ -16,7 +16,7 @@ from functools import partial
 
 from util.cli import (AUDIO_EXTENSIONS, InputFile, add_spectrogram_args, find_files, make_parser,
                       report_failures, run_batch, run_main, spec_params_from_args, summary)
-from util.spectrogram import SpecParams, convert_file
+from util.signal.spectrogram import SpecParams, convert_file
 
 
 def parse_args(argv=None):

@@ -14,8 +14,8 @@ examples:
 """
 
 from util.cli import run_main
-from util.options import finish_options, train_parser
-from util.train import train
+from util.gan.options import finish_options, train_parser
+from util.gan.train import train
 
 
 def main(argv=None) -> int:

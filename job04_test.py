@@ -20,15 +20,15 @@ examples:
 import os
 
 from util.cli import run_main
-from util.networks import load_generator
-from util.options import finish_test_options, split_dir, test_parser
+from util.gan.networks import load_generator
+from util.gan.options import finish_test_options, split_dir, test_parser
 
 
 def test_pairs(opt, generator, config) -> None:
-    from util.dataset import AlignedPairDataset
+    from util.gan.dataset import AlignedPairDataset
     from util.metrics import LpipsScorer
-    from util.palette import load_palette
-    from util.scoring import generator_function, score_pairs, write_scores
+    from util.labels.palette import load_palette
+    from util.gan.scoring import generator_function, score_pairs, write_scores
 
     out_dir = os.path.join(opt.results_dir, opt.name, f"test_{opt.epoch_label}")
     dataset = AlignedPairDataset(split_dir(opt, "test"), config["input_nc"])
@@ -46,8 +46,8 @@ def test_pairs(opt, generator, config) -> None:
 
 def recordings(opt, generator) -> int:
     from util.cli import AUDIO_EXTENSIONS, find_files, report_failures
-    from util.inference import process_recordings
-    from util.palette import load_palette
+    from util.recording.pipeline import process_recordings
+    from util.labels.palette import load_palette
 
     result = process_recordings(find_files(opt.wav, AUDIO_EXTENSIONS), generator, load_palette(opt.palette),
                                 opt.results_dir, device=opt.device, batch_size=opt.batch_size, channel=opt.channel,

@@ -2,7 +2,7 @@
 """Benchmark: job01 (audio -> PNG tiles) against the common way of making spectrogram images.
 
 Prints seconds per hour of audio, the real-time factor and peak memory of:
-  ours      util.spectrogram.convert_file, the code job01 runs (streamed, one file)
+  ours      util.signal.spectrogram.convert_file, the code job01 runs (streamed, one file)
   common    librosa.load + librosa.stft + amplitude_to_db + matplotlib imshow/savefig per tile
 and the ratio. Peak memory of ours is measured on two file lengths to show it is flat.
 The common way is timed on the first --baseline_minutes and scaled to an hour (it is
@@ -29,7 +29,7 @@ import soundfile as sf
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from util.spectrogram import SpecParams, convert_file  # noqa: E402
+from util.signal.spectrogram import SpecParams, convert_file  # noqa: E402
 
 SR = SpecParams().sr
 

@@ -27,8 +27,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from util import networks  # noqa: E402
-from util.model import Pix2PixConfig, Pix2PixModel  # noqa: E402
+from util.gan import networks  # noqa: E402
+from util.gan.model import Pix2PixConfig, Pix2PixModel  # noqa: E402
 
 LOSS_TOLERANCE = 1e-4  # relative; float32 rounding differs between Adam implementations, not the maths
 

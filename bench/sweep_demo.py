@@ -30,11 +30,11 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from util.dataset import AlignedPairDataset  # noqa: E402
-from util.model import Pix2PixConfig, Pix2PixModel  # noqa: E402
-from util.options import finish_options, train_parser  # noqa: E402
-from util.palette import load_palette  # noqa: E402
-from util.scoring import score_pairs  # noqa: E402
+from util.gan.dataset import AlignedPairDataset  # noqa: E402
+from util.gan.model import Pix2PixConfig, Pix2PixModel  # noqa: E402
+from util.gan.options import finish_options, train_parser  # noqa: E402
+from util.labels.palette import load_palette  # noqa: E402
+from util.gan.scoring import score_pairs  # noqa: E402
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from util.annotations import (Box, boxes_to_class_map, check_labels, read_audacity_labels, read_raven_table,
+from util.labels.annotations import (Box, boxes_to_class_map, check_labels, read_audacity_labels, read_raven_table,
                               recording_key, write_raven_table)
 from util.errors import UserError
-from util.palette import load_palette
+from util.labels.palette import load_palette
 
 RAVEN_HEADER = "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)\tSpecies\n"
 

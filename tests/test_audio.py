@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from util.audio import (StreamingISTFT, StreamingSTFT, audio_info, istft, iter_blocks, read_audio, stft,
+from util.signal.audio import (StreamingISTFT, StreamingSTFT, audio_info, istft, iter_blocks, read_audio, stft,
                         stft_frames)
 from util.errors import UserError
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from util.audio import stft
-from util.baselines import (NMFSeparator, estimate_noise_psd, spectral_gating, spectral_subtraction,
+from util.signal.audio import stft
+from util.evaluation.baselines import (NMFSeparator, estimate_noise_psd, spectral_gating, spectral_subtraction,
                             spectral_subtraction_stft, wiener_filter, wiener_gain)
 from util.errors import UserError
 from util.metrics import audio_mse, si_sdr, spectrogram_mse
-from util.spectrogram import SpecParams, magnitude_to_db
+from util.signal.spectrogram import SpecParams, magnitude_to_db
 
 PARAMS = SpecParams()
 SR = PARAMS.sr

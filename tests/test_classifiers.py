@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from util.classifiers import (CNNConfig, build_classifier, find_weights, fit_and_predict, pixel_areas, predict_presence,
+from util.evaluation.classifiers import (CNNConfig, build_classifier, find_weights, fit_and_predict, pixel_areas, predict_presence,
                               prepare_images, presence_from_class_maps, train_classifier, train_step)
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from util.dataset import AlignedPairDataset, label_statistics, to_pixels
+from util.gan.dataset import AlignedPairDataset, label_statistics, to_pixels
 from util.errors import UserError
-from util.pairs import write_pair
+from util.labels.pairs import write_pair
 
 
 def _write_pairs(folder, n=3, height=16, width=16, seed=0):
@@ -47,7 +47,7 @@ def test_pairs_sorted_by_name_and_path_returned(tmp_path):
 def test_round_trip_to_pixels_is_exact(tmp_path):
     folder = _write_pairs(tmp_path)
     item = AlignedPairDataset(str(folder))[0]
-    from util.pairs import read_pair
+    from util.labels.pairs import read_pair
     spec, label, _ = read_pair(item["path"])
     assert np.array_equal(to_pixels(item["A"]), spec)
     assert np.array_equal(to_pixels(item["B"]), label)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from util.detections import RegionTracker, regions_from_class_map
+from util.labels.detections import RegionTracker, regions_from_class_map
 
 SR, N_FFT, HOP = 22050, 512, 256
 N_ROWS = 256

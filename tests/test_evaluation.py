@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from util.evaluation import (ABOUT_SHEET, EMPTY_MASK, SILENCE, TABLE_FILES, choose_area_thresholds,
+from util.evaluation.run import (ABOUT_SHEET, EMPTY_MASK, SILENCE, TABLE_FILES, choose_area_thresholds,
                              classification_table, denoising_scores, denoising_table, f1_scores,
                              frequency_profile_table, occupancy_table, pixel_counts, pixel_f1_table, read_workbook,
                              separation_scores, separation_table, ssim_lpips_table, write_workbook)
-from util.options import finish_options, train_parser
-from util.palette import load_palette
-from util.synth import generate_dataset
-from util.train import train
+from util.gan.options import finish_options, train_parser
+from util.labels.palette import load_palette
+from util.synth.soundscape import generate_dataset
+from util.gan.train import train
 
 from conftest import ROOT
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from util import figures
+from util.evaluation import figures
 
 SPECIES = ["Lesser Cuckoo (Cuculus poliocephalus)", "Oriental Scops Owl (Otus sunia)"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -15,12 +15,14 @@ import torch
 from PIL import Image
 from torch import nn
 
-from util import inference, networks, spectrogram
-from util.annotations import read_raven_table
-from util.audio import StreamingISTFT, StreamingSTFT, read_audio
+from util.recording import pipeline as inference
+from util.gan import networks
+from util.signal import spectrogram
+from util.labels.annotations import read_raven_table
+from util.signal.audio import StreamingISTFT, StreamingSTFT, read_audio
 from util.errors import UserError
-from util.palette import load_palette
-from util.spectrogram import SpecParams, iter_spectrum_blocks, read_spectrogram_png, spectrum_to_pixels
+from util.labels.palette import load_palette
+from util.signal.spectrogram import SpecParams, iter_spectrum_blocks, read_spectrogram_png, spectrum_to_pixels
 
 from conftest import SR
 

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from util.spectrogram import read_spectrogram_png
+from util.signal.spectrogram import read_spectrogram_png
 
 from conftest import ROOT, SR, tone
 

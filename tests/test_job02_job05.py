@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from util.audio import read_audio
-from util.pairs import read_pair
-from util.palette import load_palette
-from util.spectrogram import read_png, read_spectrogram_png, write_png
+from util.signal.audio import read_audio
+from util.labels.pairs import read_pair
+from util.labels.palette import load_palette
+from util.signal.spectrogram import read_png, read_spectrogram_png, write_png
 
 from conftest import ROOT, SR, tone
 
@@ -90,7 +90,7 @@ def test_unknown_class_is_refused_with_the_known_names():
 
 def test_isolated_audio_of_a_middle_tile_has_no_burst_at_its_end(tmp_path):
     """The last hop of a tile is rebuilt from two frames, so a tile that does not end the recording stays quiet."""
-    from util.separation import masked_audio, tile_spectrum
+    from util.labels.separation import masked_audio, tile_spectrum
 
     recording = tone(500, 0.01, 8.0) + tone(2000, 0.01, 8.0) + tone(7000, 0.01, 8.0)
     meta = {"sr": SR, "n_fft": 512, "hop_length": 256, "window": "hann", "db_floor": -100.0, "db_ceil": 0.0,

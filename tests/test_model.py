@@ -6,9 +6,9 @@ import os
 import pytest
 import torch
 
-from util import networks
+from util.gan import networks
 from util.errors import UserError
-from util.model import ColourCrossEntropy, Pix2PixConfig, Pix2PixModel, balanced_class_weights, linear_lr_factor
+from util.gan.model import ColourCrossEntropy, Pix2PixConfig, Pix2PixModel, balanced_class_weights, linear_lr_factor
 
 SIZE = 64
 

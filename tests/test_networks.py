@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from util import networks
+from util.gan import networks
 from util.errors import UserError
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from util.errors import UserError
-from util.palette import load_palette, slugify
+from util.labels.palette import load_palette, slugify
 
 
 def test_species_palette_holds_the_eight_species_and_community_the_three():

@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from util.quantify import (FrequencyProfileAccumulator, OccupancyAccumulator, acoustic_space_occupancy,
+from util.labels.quantify import (FrequencyProfileAccumulator, OccupancyAccumulator, acoustic_space_occupancy,
                            frequency_profile, seconds_present, time_occupancy)
-from util.spectrogram import row_freq_hz
+from util.signal.spectrogram import row_freq_hz
 
 SR, N_FFT, HOP = 22050, 512, 256
 

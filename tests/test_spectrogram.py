@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from util.errors import UserError
-from util.spectrogram import (SpecParams, convert_file, db_to_pixels, freq_to_row, iter_tiles, pixels_to_db,
+from util.signal.spectrogram import (SpecParams, convert_file, db_to_pixels, freq_to_row, iter_tiles, pixels_to_db,
                               read_png, read_spectrogram_png, row_freq_hz, write_png)
 
 from conftest import SR, tone

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 import job00_synth_data
-from util import synth
-from util.annotations import read_raven_table
-from util.audio import n_frames_for, read_audio
+from util.synth import soundscape as synth
+from util.labels.annotations import read_raven_table
+from util.signal.audio import n_frames_for, read_audio
 from util.cli import run_main
 from util.errors import UserError
-from util.pairs import read_pair
-from util.spectrogram import SpecParams, convert_file, read_png, row_freq_hz
+from util.labels.pairs import read_pair
+from util.signal.spectrogram import SpecParams, convert_file, read_png, row_freq_hz
 
 PARAMS = SpecParams()
 N_TILE = synth.one_tile_n_samples(PARAMS)

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from util.options import finish_options, train_parser
-from util.synth import generate_dataset
-from util.train import epoch_order, sampling_weights, train
+from util.gan.options import finish_options, train_parser
+from util.synth.soundscape import generate_dataset
+from util.gan.train import epoch_order, sampling_weights, train
 
 from conftest import ROOT
 

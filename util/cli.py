@@ -18,8 +18,8 @@ from typing import Callable, Iterable, Sequence
 
 from tqdm import tqdm
 
-from .errors import UserError
-from .spectrogram import SpecParams
+from util.errors import UserError
+from util.signal.spectrogram import SpecParams
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 IMAGE_EXTENSIONS = (".png",)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .audio import istft, stft_frames
-from .errors import UserError
-from .palette import Palette
-from .spectrogram import SpecParams, image_rows_to_bins, read_png
+from util.signal.audio import istft, stft_frames
+from util.errors import UserError
+from util.labels.palette import Palette
+from util.signal.spectrogram import SpecParams, image_rows_to_bins, read_png
 
 
 def isolate_pixels(spec_pixels: np.ndarray, class_map: np.ndarray, k: int) -> np.ndarray:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import UserError
-from .palette import Palette
-from .spectrogram import pixels_to_db, read_png, write_png
+from util.errors import UserError
+from util.labels.palette import Palette
+from util.signal.spectrogram import pixels_to_db, read_png, write_png
 
 
 def merge_pair(spec_pixels: np.ndarray, label_rgb: np.ndarray, spec_name: str = "<spectrogram>",

@@ -18,7 +18,7 @@ Conventions (our choice, consistent with :mod:`util.quantify`):
 - Time: frame ``j`` is centred on sample ``j·hop_length`` (centred STFT) and stands
   for the hop around its centre, so frames ``c0..c1`` cover
   ``[(c0 − ½)·hop/sr, (c1 + ½)·hop/sr]``, clipped at 0. A region's duration is
-  therefore (frames) × hop/sr, the same seconds :func:`util.quantify.seconds_present`
+  therefore (frames) × hop/sr, the same seconds :func:`util.labels.quantify.seconds_present`
   counts, and adjacent frames' boxes tile time without overlap. (The analysis
   window itself reaches n_fft/2 samples either side of the centre.)
 - Frequency: bin ``b`` is centred on ``b·sr/n_fft`` and covers half a bin either

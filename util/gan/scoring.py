@@ -17,10 +17,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .dataset import to_pixels
-from .metrics import LpipsScorer, PixelCounts, ssim_rgb
-from .palette import Palette
-from .spectrogram import write_png
+from util.gan.dataset import to_pixels
+from util.metrics import LpipsScorer, PixelCounts, ssim_rgb
+from util.labels.palette import Palette
+from util.signal.spectrogram import write_png
 
 
 def to_uint8_image(tensor: torch.Tensor) -> np.ndarray:

@@ -20,7 +20,7 @@
 How (memory is flat in file length): STFT blocks -> grey pixel columns -> tiles of ``tile_frames`` columns
 overlapping by ``tile_overlap`` -> batches -> generator (eval mode) -> RGB in 0..255 -> overlapping tiles
 cross-faded with complementary linear ramps (in RGB, so no seam shows) -> nearest palette colour
-(:meth:`util.palette.Palette.classify`'s rule) -> masks applied to the buffered STFT frames -> one
+(:meth:`util.labels.palette.Palette.classify`'s rule) -> masks applied to the buffered STFT frames -> one
 streaming ISTFT per output. The class map (and the grey spectrogram) wait on disk in a temporary file and
 are written to PNG row by row through zlib at the end. Every output is written under a temporary name and
 renamed when the recording is done; a recording whose outputs all exist is skipped unless ``overwrite``.
@@ -62,14 +62,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .annotations import write_raven_table
-from .audio import DEFAULT_BLOCK_S, StreamingISTFT, audio_info, n_frames_for, resampled_length
-from .cli import BatchResult, InputFile, run_batch
-from .detections import RegionTracker
-from .errors import UserError
-from .palette import Palette
-from .quantify import FrequencyProfileAccumulator, OccupancyAccumulator
-from .spectrogram import (PngStreamWriter, SpecParams, iter_spectrum_blocks, pixels_to_db, spectrum_to_pixels,
+from util.labels.annotations import write_raven_table
+from util.signal.audio import DEFAULT_BLOCK_S, StreamingISTFT, audio_info, n_frames_for, resampled_length
+from util.cli import BatchResult, InputFile, run_batch
+from util.labels.detections import RegionTracker
+from util.errors import UserError
+from util.labels.palette import Palette
+from util.labels.quantify import FrequencyProfileAccumulator, OccupancyAccumulator
+from util.signal.spectrogram import (PngStreamWriter, SpecParams, iter_spectrum_blocks, pixels_to_db, spectrum_to_pixels,
                           temp_name, tile_metadata)
 
 DEFAULT_BATCH_SIZE = 8

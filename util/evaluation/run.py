@@ -19,7 +19,7 @@ The module has three layers:
 Domains (DESIGN section 4) and our own definitions, each stated again in the tables' ``about`` sheets:
 
 - **Class maps**: a generated image's pixel belongs to the nearest palette colour (black included),
-  :meth:`util.palette.Palette.classify`; the true map is the pair's B. Only valid (non-padding) frames count.
+  :meth:`util.labels.palette.Palette.classify`; the true map is the pair's B. Only valid (non-padding) frames count.
 - **Presence** of a class in a tile (which tiles count for data04/data05, the truth of data06): at least
   ``min_true_pixels`` (default 20) pixels of that class in the true class map.
 - **Spectrogram MSE** (data04) on the dB image scaled to [0, 1] with the tile's ``db_floor``/``db_ceil``
@@ -31,7 +31,7 @@ Domains (DESIGN section 4) and our own definitions, each stated again in the tab
   that is already low, and a method is useful only below it.
 - **Separation** (data05) on the waveform: true source = the sum of that community's part WAVs over the
   tile's span (first to last frame centre); GAN = the mixture's STFT under the GAN community mask, inverted
-  with the mixture's phase (:func:`util.separation.masked_audio`); NMF = the same with NMF's soft mask.
+  with the mixture's phase (:func:`util.labels.separation.masked_audio`); NMF = the same with NMF's soft mask.
   MSE in (full scale)², SI-SDR and its improvement over the unprocessed mixture in dB; means over tiles
   where the community is present. A reference column, "silence", is the MSE of an all-zero estimate.
 - **Frequency profile** (data02): mean level (dB re full scale, from the 8-bit tile, as job04 does) of the
@@ -57,20 +57,20 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from . import __version__
-from .audio import read_audio, stft
-from .baselines import NMFSeparator, spectral_gating, spectral_subtraction, wiener_filter
-from .classifiers import ARCHITECTURES, CNNConfig, find_weights, fit_and_predict, pixel_areas, prepare_images
-from .dataset import list_pairs, to_tensor
-from .errors import UserError
-from .metrics import PixelCounts, audio_mse, si_sdr, si_sdr_improvement, spectrogram_mse
-from .palette import Palette, load_palette
-from .pairs import read_pair
-from .quantify import FrequencyProfileAccumulator, OccupancyAccumulator
-from .scoring import to_uint8_image
-from .separation import masked_audio, tile_spectrum
-from .spectrogram import SpecParams, pixels_to_db, row_freq_hz, spectrum_to_image_db
-from .synth import read_dataset_record
+from util import __version__
+from util.signal.audio import read_audio, stft
+from util.evaluation.baselines import NMFSeparator, spectral_gating, spectral_subtraction, wiener_filter
+from util.evaluation.classifiers import ARCHITECTURES, CNNConfig, find_weights, fit_and_predict, pixel_areas, prepare_images
+from util.gan.dataset import list_pairs, to_tensor
+from util.errors import UserError
+from util.metrics import PixelCounts, audio_mse, si_sdr, si_sdr_improvement, spectrogram_mse
+from util.labels.palette import Palette, load_palette
+from util.labels.pairs import read_pair
+from util.labels.quantify import FrequencyProfileAccumulator, OccupancyAccumulator
+from util.gan.scoring import to_uint8_image
+from util.labels.separation import masked_audio, tile_spectrum
+from util.signal.spectrogram import SpecParams, pixels_to_db, row_freq_hz, spectrum_to_image_db
+from util.synth.soundscape import read_dataset_record
 
 LEVELS = ("species", "community")
 TABLE_FILES = OrderedDict([
@@ -246,8 +246,8 @@ class LoadedGenerator:
 
 
 def load_eval_generator(path: str, run_folder: str | None, device: str) -> LoadedGenerator:
-    """Load a generator (:func:`util.networks.load_generator`) in eval mode; its run's train_opt.json if any."""
-    from .networks import load_generator
+    """Load a generator (:func:`util.gan.networks.load_generator`) in eval mode; its run's train_opt.json if any."""
+    from util.gan.networks import load_generator
 
     if not os.path.exists(path):
         raise UserError(f"{path}: no such generator; train one with job03_train.py, or name the file with "
@@ -266,7 +266,7 @@ def translate(generator: LoadedGenerator, spec_pixels: list[np.ndarray], device:
     """Yield the generated RGB image (uint8 (H, W, 3)) of each grey tile, in order.
 
     A tile goes in as pix2pix feeds it, ``x / 127.5 - 1`` (grey repeated to 3 channels when the
-    generator takes 3); the output is rounded to uint8 as :func:`util.scoring.to_uint8_image` does.
+    generator takes 3); the output is rounded to uint8 as :func:`util.gan.scoring.to_uint8_image` does.
     """
     input_nc = generator.config["input_nc"]
     bar = tqdm(total=len(spec_pixels), desc=desc, unit="tile", disable=not progress or None, leave=False)
@@ -333,7 +333,7 @@ def frequency_profile_table(db_images: list[np.ndarray], maps: dict[str, list[np
     """data02 (one sheet): ``frequency(Hz)``, one column per species, then ``bird``, ``insect``, ``human``.
 
     Each column is the mean level in dB (re full scale) of the cells the class occupies in that
-    frequency row, over every tile (:class:`util.quantify.FrequencyProfileAccumulator`); empty where the
+    frequency row, over every tile (:class:`util.labels.quantify.FrequencyProfileAccumulator`); empty where the
     class never occupies the row. ``db_images`` and each level's ``maps`` are per tile, cut to valid frames.
     """
     n_rows = db_images[0].shape[0] if db_images else n_fft // 2
@@ -516,7 +516,7 @@ NMF_CHOICE = (
 
 @dataclass(frozen=True)
 class NMFSettings:
-    """Supervised NMF as job06 runs it (see :class:`util.baselines.NMFSeparator`; :data:`NMF_CHOICE` says why)."""
+    """Supervised NMF as job06 runs it (see :class:`util.evaluation.baselines.NMFSeparator`; :data:`NMF_CHOICE` says why)."""
 
     n_components: int = 16          # basis spectra per source (bird, insect, human) and for the background
     n_iter: int = 200               # iterations when learning the bases
@@ -801,7 +801,7 @@ class EvaluationOptions:
     cnn_epochs: int = 10
     cnn_image_size: int = 128
     cnn_batch_size: int = 16
-    cnn_lr: float | None = None                   # None: per network (util.classifiers.DEFAULT_LR)
+    cnn_lr: float | None = None                   # None: per network (util.evaluation.classifiers.DEFAULT_LR)
     cnn_weights: str | None = None
     nmf_components: int = 16
     nmf_iter: int = 200
@@ -1043,7 +1043,7 @@ TABLE_ABOUT = {
         "table": "data02: frequency distribution of each source: sheet GAN (isolated with the generated masks), "
                  "sheet truth (isolated with the true masks)",
         "metric domain": "mean level in dB re full scale, per frequency row (Hz, bin centre), of the mixture's cells "
-                         "that the class occupies, over all test tiles (util.quantify.FrequencyProfileAccumulator); "
+                         "that the class occupies, over all test tiles (util.labels.quantify.FrequencyProfileAccumulator); "
                          "levels read from the 8-bit tile (within half a grey step); empty where the class never "
                          "occupies the row. Species columns from the species model, bird/insect/human from the "
                          "community model. GAN and truth use the same levels and differ only by the masks."},
@@ -1101,12 +1101,12 @@ def _run_options(folder: str) -> dict | str:
 
 def _denoiser_settings(gating: GatingSettings) -> dict:
     return {"which tiles": "those where the species has at least 'min true pixels' pixels in the true class map",
-            SPECTRAL_SUBTRACTION: "util.baselines.spectral_subtraction: magnitude subtraction, over-subtraction 2, "
+            SPECTRAL_SUBTRACTION: "util.evaluation.baselines.spectral_subtraction: magnitude subtraction, over-subtraction 2, "
                                   "floor 0.01 x noise; noise PSD from the mixture's quietest 10 % of frames (blind)",
-            WIENER: "util.baselines.wiener_filter: STFT Wiener gain SNR/(1+SNR), decision-directed a priori SNR "
+            WIENER: "util.evaluation.baselines.wiener_filter: STFT Wiener gain SNR/(1+SNR), decision-directed a priori SNR "
                     "(alpha 0.98, floor -25 dB); noise PSD from the mixture's quietest 10 % of frames (blind); "
                     "not scipy.signal.wiener",
-            SPECTRAL_GATING: {"function": "util.baselines.spectral_gating (noisereduce)", **gating.kwargs(),
+            SPECTRAL_GATING: {"function": "util.evaluation.baselines.spectral_gating (noisereduce)", **gating.kwargs(),
                               "why": GATING_CHOICE},
             NO_DENOISE: "the mixture's dB image, unprocessed",
             EMPTY_MASK: "db_floor everywhere: what a method that finds nothing scores. Not a method; a reference: "
@@ -1134,7 +1134,7 @@ def table_about(ev: Evaluation, key: str) -> dict:
     if key == "denoising":
         items["methods"] = _denoiser_settings(ev.gating)
     if key == "separation":
-        items["NMF"] = {"method": "util.baselines.NMFSeparator, supervised: bases learned per community from the "
+        items["NMF"] = {"method": "util.evaluation.baselines.NMFSeparator, supervised: bases learned per community from the "
                                   "training split's part WAVs (bird = every species part, insect, human; each "
                                   "trimmed to its non-zero span) plus a background source from background.wav, "
                                   "fixed at test time; Kullback-Leibler; soft masks (power 2); mixture phase",
@@ -1168,7 +1168,7 @@ EXAMPLE_FILES = {"species": "fig08_examples_species.png", "community": "fig09_ex
 
 def draw_table_figure(key: str, sheets: dict[str, pd.DataFrame], path: str) -> str:
     """Draw table ``key``'s figure from its sheets (as made, or as read back from the xlsx)."""
-    from . import figures
+    from util.evaluation import figures
 
     if key == "frequency":
         return figures.plot_frequency_profiles(sheets["GAN"], sheets["truth"], path)
@@ -1188,8 +1188,8 @@ def example_indices(tiles: list[Tile], level: str, n: int) -> list[int]:
 
 
 def example_panels(ev: Evaluation, level: str, n: int):
-    """:class:`util.figures.ExamplePanel` of the example tiles: the isolated source is the tile's largest true class."""
-    from .figures import ExamplePanel
+    """:class:`util.evaluation.figures.ExamplePanel` of the example tiles: the isolated source is the tile's largest true class."""
+    from util.evaluation.figures import ExamplePanel
 
     tiles = ev.test_tiles
     chosen = example_indices(tiles, level, n)
@@ -1261,7 +1261,7 @@ def _figure(report: EvaluationReport, path: str, overwrite: bool, draw) -> None:
 
 
 def _draw_examples(ev: Evaluation, level: str, path: str) -> str:
-    from .figures import plot_examples
+    from util.evaluation.figures import plot_examples
 
     return plot_examples(example_panels(ev, level, ev.opt.n_examples), path,
                          f"{level}-level examples (test split): mixture | truth | GAN | isolated")

@@ -43,7 +43,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .errors import UserError
+from util.errors import UserError
 
 ARCHITECTURES = {"resnet50": "ResNet50", "vgg16": "VGG16"}   # torchvision name -> display name
 GREY_MEAN = 0.449     # mean of ImageNet's RGB means

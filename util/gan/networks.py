@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn import init
 
-from .errors import UserError
+from util.errors import UserError
 
 GENERATORS = ("unet_256", "unet_128", "resnet_9blocks", "resnet_6blocks")
 DISCRIMINATORS = ("basic", "n_layers", "pixel")
@@ -479,7 +479,7 @@ def load_generator(path: str, device: str | torch.device = "cpu") -> tuple[nn.Mo
     """Load generator weights saved by pix2pix or by this package -> (net, config).
 
     Accepts a bare state_dict (the published ``*_net_G.pth``), one saved from DataParallel ('module.'
-    keys), or a full training state from :meth:`util.model.Pix2PixModel.state_dict`. The architecture
+    keys), or a full training state from :meth:`util.gan.model.Pix2PixModel.state_dict`. The architecture
     (U-Net depth or ResNet blocks, channels in/out, ngf, norm) is read from the weights themselves; dropout
     layers hold no weights and are built in, as pix2pix trains with them. The net is returned on
     ``device`` in train mode, as pix2pix's test script runs it (call ``net.eval()`` for running statistics).

@@ -18,8 +18,8 @@ import os
 
 import torch
 
-from .cli import HelpFormatter
-from .errors import UserError
+from util.cli import HelpFormatter
+from util.errors import UserError
 
 LEVELS = ("species", "community")
 TRAIN_OPT_FILE = "train_opt.json"

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UserError
-from .palette import Palette
+from util.errors import UserError
+from util.labels.palette import Palette
 
 RAVEN_LABEL_COLUMNS = ("Species", "Annotation", "Common Name")
 RAVEN_REQUIRED = ("Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)")

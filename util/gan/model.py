@@ -8,7 +8,7 @@ which lets a small generator learn rare classes in minutes (the demo preset uses
 
 Speed on CPU comes from choices that leave the numerics alone (losses equal a plain pix2pix loop to float
 rounding): Adam's fused kernel instead of its per-tensor loop, and the deep, few-pixel convolutions computed
-as plain matrix products (:func:`util.networks.use_gemm_convolutions`). As in pix2pix, D's weights get no
+as plain matrix products (:func:`util.gan.networks.use_gemm_convolutions`). As in pix2pix, D's weights get no
 gradient during G's update, and gradients are set to None rather than zeroed (PyTorch's default).
 ``torch.compile`` is optional: it was slower on our 2-core CPU. ``bench/bench_train.py --ablation`` measures
 each choice.
@@ -41,8 +41,8 @@ import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
-from . import networks
-from .errors import UserError
+from util.gan import networks
+from util.errors import UserError
 
 LR_POLICIES = ("linear", "step", "plateau", "cosine")
 
@@ -200,7 +200,7 @@ class Pix2PixModel:
 
     def set_input(self, A, B: torch.Tensor | None = None) -> None:
         """A: (N, input_nc, H, W), B: (N, output_nc, H, W), both in [-1, 1] (B may be None for generating);
-        or one batch dict from :class:`util.dataset.AlignedPairDataset` ({'A', 'B', 'path'})."""
+        or one batch dict from :class:`util.gan.dataset.AlignedPairDataset` ({'A', 'B', 'path'})."""
         if isinstance(A, dict):
             A, B = A["A"], A.get("B")
         self.real_A = A.to(self.device, non_blocking=True)
@@ -389,7 +389,7 @@ class ColourCrossEntropy(nn.Module):
     colour the label shows. L1 alone pulls every channel towards its per-pixel median, and with classes that
     each cover a few per cent of a label the median of every channel is the background's: the generator
     learns a black image first and leaves it slowly. This loss asks directly for what the masks are read
-    from: the nearest palette colour (see :meth:`util.palette.Palette.classify`).
+    from: the nearest palette colour (see :meth:`util.labels.palette.Palette.classify`).
     """
 
     def __init__(self, colors, temperature: float = 1.0, class_weights=()):

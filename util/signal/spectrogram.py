@@ -26,10 +26,10 @@ from typing import Iterable, Iterator
 import numpy as np
 from PIL import Image
 
-from . import __version__
-from .audio import (DEFAULT_BLOCK_S, StreamingSTFT, audio_info, get_window, iter_blocks,
+from util import __version__
+from util.signal.audio import (DEFAULT_BLOCK_S, StreamingSTFT, audio_info, get_window, iter_blocks,
                     n_frames_for, resampled_length)
-from .errors import UserError
+from util.errors import UserError
 
 PNG_TEXT_KEY = "spectrogram"
 PNG_IDAT_BYTES = 1 << 20  # compressed bytes per IDAT chunk of a PNG written in blocks of rows
@@ -203,7 +203,7 @@ def write_png(path: str, pixels: np.ndarray, meta: dict | None = None) -> None:
 class PngStreamWriter:
     """Write an 8-bit grey or RGB PNG a few rows at a time, under a temporary name; :meth:`close` renames it.
 
-    The format is signature, IHDR, tEXt (``meta`` as JSON, as :func:`util.spectrogram.encode_png` writes it),
+    The format is signature, IHDR, tEXt (``meta`` as JSON, as :func:`util.signal.spectrogram.encode_png` writes it),
     IDAT chunks of about ``PNG_IDAT_BYTES`` each, IEND; filter 0, zlib level 1 with run-length strategy.
     """
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UserError
+from util.errors import UserError
 
 PALETTE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "palettes")
 BUILTIN_PALETTES = ("species", "community")

@@ -24,7 +24,7 @@ import scipy.signal
 import soundfile as sf
 import soxr
 
-from .errors import UserError
+from util.errors import UserError
 
 DEFAULT_SR = 22050
 DEFAULT_BLOCK_S = 30.0

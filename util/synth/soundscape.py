@@ -53,13 +53,13 @@ import scipy.fft
 import scipy.signal
 from tqdm import tqdm
 
-from . import __version__
-from .annotations import write_raven_table
-from .audio import n_frames_for, stft, write_audio
-from .errors import UserError
-from .palette import Palette, load_palette
-from .pairs import write_pair
-from .spectrogram import SpecParams, count_tiles, iter_tiles, spectrum_to_image_db, temp_name, tile_name
+from util import __version__
+from util.labels.annotations import write_raven_table
+from util.signal.audio import n_frames_for, stft, write_audio
+from util.errors import UserError
+from util.labels.palette import Palette, load_palette
+from util.labels.pairs import write_pair
+from util.signal.spectrogram import SpecParams, count_tiles, iter_tiles, spectrum_to_image_db, temp_name, tile_name
 
 NYQUIST_FRACTION = 0.48        # sources stay below 0.48 * sr, a margin under Nyquist
 NOMINAL_PEAK = 0.5             # peak of a generator's output before the mixer sets its level

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .spectrogram import row_freq_hz
+from util.signal.spectrogram import row_freq_hz
 
 
 # --------------------------------------------------------------------------- occupancy of one tile

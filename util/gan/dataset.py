@@ -19,8 +19,8 @@ import torch
 from tqdm import tqdm
 from torch.utils.data import Dataset
 
-from .errors import UserError
-from .pairs import read_pair
+from util.errors import UserError
+from util.labels.pairs import read_pair
 
 PREPROCESS_MODES = ("none", "crop")
 
@@ -105,7 +105,7 @@ class AlignedPairDataset(Dataset):
 def label_statistics(dataset: AlignedPairDataset, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pixels of each palette colour over a pair set, and each pair's foreground share.
 
-    ``colors`` (K + 1, 3) uint8, background first (:attr:`util.palette.Palette.colors`). Returns
+    ``colors`` (K + 1, 3) uint8, background first (:attr:`util.labels.palette.Palette.colors`). Returns
     (counts (K + 1,) int64, foreground (N,) float: the part of each label that is not background),
     colours read by nearest palette colour, as the scores read them.
     """

@@ -27,13 +27,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .dataset import AlignedPairDataset, label_statistics
-from .errors import UserError
-from .metrics import LpipsScorer
-from .model import Pix2PixConfig, Pix2PixModel, balanced_class_weights
-from .options import run_dir, save_train_options, split_dir
-from .palette import load_palette
-from .scoring import score_pairs
+from util.gan.dataset import AlignedPairDataset, label_statistics
+from util.errors import UserError
+from util.metrics import LpipsScorer
+from util.gan.model import Pix2PixConfig, Pix2PixModel, balanced_class_weights
+from util.gan.options import run_dir, save_train_options, split_dir
+from util.labels.palette import load_palette
+from util.gan.scoring import score_pairs
 
 STATE_FILE = "latest_state.pth"
 LOSS_LOG = "loss_log.csv"

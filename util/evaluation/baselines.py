@@ -15,10 +15,10 @@ so a caller can judge audio on the waveform and spectrograms bin by bin (the
 ``*_stft`` forms keep the mixture phase and the shape of their input, including
 a spectrogram tile whose Nyquist row was dropped).
 
-Units: audio in samples at ``sr`` Hz, STFTs as :func:`util.audio.stft` returns
+Units: audio in samples at ``sr`` Hz, STFTs as :func:`util.signal.audio.stft` returns
 them (complex, bins x frames, unnormalised), and a noise PSD as the mean squared
 STFT magnitude per bin in those same units, shape (bins,). Every STFT goes
-through :mod:`util.audio`; its defaults come from :class:`util.spectrogram.SpecParams`.
+through :mod:`util.audio`; its defaults come from :class:`util.signal.spectrogram.SpecParams`.
 
 Honest names: :func:`wiener_filter` is the STFT-domain Wiener gain of speech
 enhancement, not ``scipy.signal.wiener`` (a local-statistics image filter).
@@ -32,9 +32,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .audio import istft, stft
-from .errors import UserError
-from .spectrogram import SpecParams
+from util.signal.audio import istft, stft
+from util.errors import UserError
+from util.signal.spectrogram import SpecParams
 
 _SPEC = SpecParams()
 NOISE_METHODS = ("quietest_frames", "percentile")
@@ -323,7 +323,7 @@ def spectral_gating(y: np.ndarray, sr: int, *, stationary: bool = False, y_noise
     noisereduce computes its own STFT (scipy, Hann window); we pass ``n_fft`` and
     ``hop_length`` (samples, defaults those of :class:`SpecParams`, not noisereduce's
     1024 / 256) so its time-frequency resolution matches the other baselines. For a
-    spectrogram to compare, take ``util.audio.stft`` of the output.
+    spectrogram to compare, take ``util.signal.audio.stft`` of the output.
     """
     import noisereduce  # imported here: only this baseline needs it
 
@@ -390,7 +390,7 @@ class NMFSeparator:
         background_name: key of the background source in the outputs.
         random_state: seed of the basis initialisation (NNDSVD with small random fill-in).
         block_frames: frames of mixture processed at a time.
-        n_fft, hop_length (samples), window: the STFT, as :func:`util.audio.stft`.
+        n_fft, hop_length (samples), window: the STFT, as :func:`util.signal.audio.stft`.
         """
         if isinstance(beta_loss, str) and beta_loss not in BETA_LOSSES:
             raise UserError(f"beta_loss {beta_loss!r}: choose one of {', '.join(BETA_LOSSES)} or a number")
