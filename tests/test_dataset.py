@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from util.gan.dataset import AlignedPairDataset, label_statistics, to_pixels
+from util.gan.dataset import AlignedPairDataset, label_statistics
+from util.gan.images import to_pixels
 from util.errors import UserError
 from util.labels.pairs import write_pair
 

@@ -61,13 +61,13 @@ from util import __version__
 from util.signal.audio import read_audio, stft
 from util.evaluation.baselines import NMFSeparator, spectral_gating, spectral_subtraction, wiener_filter
 from util.evaluation.classifiers import ARCHITECTURES, CNNConfig, find_weights, fit_and_predict, pixel_areas, prepare_images
-from util.gan.dataset import list_pairs, to_tensor
+from util.gan.dataset import list_pairs
+from util.gan.images import to_tensor, to_uint8_rgb
 from util.errors import UserError
 from util.metrics import PixelCounts, audio_mse, si_sdr, si_sdr_improvement, spectrogram_mse
 from util.labels.palette import Palette, load_palette
 from util.labels.pairs import read_pair
 from util.labels.quantify import FrequencyProfileAccumulator, OccupancyAccumulator
-from util.gan.scoring import to_uint8_image
 from util.labels.separation import masked_audio, tile_spectrum
 from util.signal.spectrogram import SpecParams, pixels_to_db, row_freq_hz, spectrum_to_image_db
 from util.synth.soundscape import read_dataset_record
@@ -266,7 +266,7 @@ def translate(generator: LoadedGenerator, spec_pixels: list[np.ndarray], device:
     """Yield the generated RGB image (uint8 (H, W, 3)) of each grey tile, in order.
 
     A tile goes in as pix2pix feeds it, ``x / 127.5 - 1`` (grey repeated to 3 channels when the
-    generator takes 3); the output is rounded to uint8 as :func:`util.gan.scoring.to_uint8_image` does.
+    generator takes 3); the output is rounded to uint8 as :func:`util.gan.scoring.to_uint8_rgb` does.
     """
     input_nc = generator.config["input_nc"]
     bar = tqdm(total=len(spec_pixels), desc=desc, unit="tile", disable=not progress or None, leave=False)
@@ -277,7 +277,7 @@ def translate(generator: LoadedGenerator, spec_pixels: list[np.ndarray], device:
         with torch.inference_mode():
             fakes = generator.net(batch.to(device)).float().cpu()
         for fake in fakes:
-            yield to_uint8_image(fake)
+            yield to_uint8_rgb(fake)
         bar.update(len(fakes))
     bar.close()
 

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from torch.utils.data import Dataset
 
 from util.errors import UserError
+from util.gan.images import to_signed, to_tensor
 from util.labels.pairs import read_pair
 
 PREPROCESS_MODES = ("none", "crop")
@@ -33,20 +34,6 @@ def list_pairs(root_dir: str) -> list[str]:
     if not names:
         raise UserError(f"{root_dir}: no A|B pair images (*.png) in this folder (make them with job02_merge_img.py)")
     return [os.path.join(root_dir, n) for n in names]
-
-
-def to_tensor(pixels: np.ndarray) -> torch.Tensor:
-    """uint8 (H, W) or (H, W, C) -> float32 (C, H, W) in [-1, 1]."""
-    array = torch.from_numpy(np.ascontiguousarray(pixels))
-    array = array[None] if array.dim() == 2 else array.permute(2, 0, 1)
-    return array.float() / 127.5 - 1.0
-
-
-def to_pixels(tensor: torch.Tensor) -> np.ndarray:
-    """float (C, H, W) in [-1, 1] -> uint8 (H, W, C) (or (H, W) for one channel), rounding to nearest."""
-    array = ((tensor.detach().float().cpu().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
-    array = array.permute(1, 2, 0).numpy()
-    return array[..., 0] if array.shape[2] == 1 else array
 
 
 class AlignedPairDataset(Dataset):
@@ -109,7 +96,7 @@ def label_statistics(dataset: AlignedPairDataset, colors: np.ndarray) -> tuple[n
     (counts (K + 1,) int64, foreground (N,) float: the part of each label that is not background),
     colours read by nearest palette colour, as the scores read them.
     """
-    palette = torch.as_tensor(np.asarray(colors), dtype=torch.float32) / 127.5 - 1.0
+    palette = to_signed(np.asarray(colors))
     counts = torch.zeros(len(palette), dtype=torch.int64)
     foreground = np.zeros(len(dataset.paths))
     for index, path in enumerate(tqdm(dataset.paths, desc="counting label colours", unit="pair", leave=False,

@@ -43,6 +43,7 @@ from torch.optim import lr_scheduler
 
 from util.gan import networks
 from util.errors import UserError
+from util.gan.images import to_signed
 
 LR_POLICIES = ("linear", "step", "plateau", "cosine")
 
@@ -399,7 +400,7 @@ class ColourCrossEntropy(nn.Module):
             raise UserError("--lambda_CE needs the palette's colours (background first), e.g. the level's palette")
         if len(class_weights) not in (0, len(colors)):
             raise UserError(f"{len(class_weights)} class weights for {len(colors)} colours (background included)")
-        self.register_buffer("colors", colors / 127.5 - 1.0)  # the images' [-1, 1] scale
+        self.register_buffer("colors", to_signed(colors))  # the images' [-1, 1] scale
         self.register_buffer("weight", torch.as_tensor(class_weights, dtype=torch.float32) if len(class_weights)
                              else torch.ones(len(colors)))
         self.temperature = float(temperature)

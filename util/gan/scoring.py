@@ -17,16 +17,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from util.gan.dataset import to_pixels
+from util.gan.images import to_uint8_rgb
 from util.metrics import LpipsScorer, PixelCounts, ssim_rgb
 from util.labels.palette import Palette
 from util.signal.spectrogram import write_png
-
-
-def to_uint8_image(tensor: torch.Tensor) -> np.ndarray:
-    """(C, H, W) in [-1, 1] -> (H, W, 3) uint8 RGB (a single channel is replicated)."""
-    pixels = to_pixels(tensor)
-    return np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
 
 
 @dataclass
@@ -74,14 +68,14 @@ def score_pairs(generate: Callable[[torch.Tensor], torch.Tensor], dataset, palet
 
 def _score_one(item: dict, fake: torch.Tensor, palette: Palette, lpips: LpipsScorer | None,
                counts: PixelCounts, image_dir: str | None) -> dict:
-    fake_rgb, real_rgb = to_uint8_image(fake), to_uint8_image(item["B"])
+    fake_rgb, real_rgb = to_uint8_rgb(fake), to_uint8_rgb(item["B"])
     pred, true = palette.classify(fake_rgb), palette.classify(real_rgb)
     counts.update(pred, true)
     one = PixelCounts(len(palette))
     one.update(pred, true)
     stem = os.path.splitext(os.path.basename(item["path"]))[0]
     if image_dir:
-        write_png(os.path.join(image_dir, f"{stem}_real_A.png"), to_uint8_image(item["A"][:1]))
+        write_png(os.path.join(image_dir, f"{stem}_real_A.png"), to_uint8_rgb(item["A"][:1]))
         write_png(os.path.join(image_dir, f"{stem}_fake_B.png"), fake_rgb)
         write_png(os.path.join(image_dir, f"{stem}_real_B.png"), real_rgb)
     diff = (fake_rgb.astype(np.float32) - real_rgb.astype(np.float32)) / 255.0

@@ -103,9 +103,8 @@ class Palette:
         packed = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) | rgb[..., 2]
         unique, inverse = np.unique(packed.ravel(), return_inverse=True)
         unique_rgb = np.stack([(unique >> 16) & 255, (unique >> 8) & 255, unique & 255], axis=1).astype(np.float32)
-        dist = np.linalg.norm(unique_rgb[:, None, :] - self.colors[None, :, :].astype(np.float32), axis=2)
-        nearest = dist.argmin(axis=1)
-        too_far = dist[np.arange(len(unique)), nearest] > tolerance
+        nearest, dist2, _ = nearest_colour(unique_rgb, self.colors)
+        too_far = dist2 > tolerance ** 2
         if too_far.any():
             bad = tuple(int(v) for v in unique_rgb[np.argmax(too_far)])
             where = np.argwhere(packed == unique[np.argmax(too_far)])[0]
@@ -121,10 +120,7 @@ class Palette:
         This is the mask rule for images a network generates (our own choice): every pixel
         belongs to the palette colour it is closest to, black (background) included.
         """
-        rgb = np.asarray(rgb, np.float32)
-        colors = self.colors.astype(np.float32)
-        dist = ((rgb[..., None, :] - colors) ** 2).sum(axis=-1)
-        return dist.argmin(axis=-1).astype(np.uint8)
+        return nearest_colour(rgb, self.colors)[0]
 
     def community_palette_map(self, community: "Palette") -> np.ndarray:
         """Look-up array mapping this palette's class indices to ``community``'s (0 stays 0)."""
@@ -132,6 +128,36 @@ class Palette:
         for k, c in enumerate(self.classes, start=1):
             table[k] = community.index(c.community) if c.community else 0
         return table
+
+
+def nearest_colour(rgb: np.ndarray, colors: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nearest-colour rule, the one place it is written: which palette colour each pixel is closest to.
+
+    Parameters
+    ----------
+    rgb : array (..., 3) (or the colour axis at ``axis``), uint8 or float in 0..255
+    colors : array (K + 1, 3), the palette's colours, background first (:attr:`Palette.colors`)
+    axis : the colour axis of ``rgb``
+
+    Returns
+    -------
+    (index, d1, d2): the nearest colour's index (uint8; ties go to the earlier colour), and the squared
+    distances (float32, in 0..255 units squared) to the nearest and the second-nearest colour.
+    """
+    rgb = np.moveaxis(np.asarray(rgb, np.float32), axis, 0)       # [3, ...]
+    colors = np.asarray(colors, np.float32)
+    best = np.full(rgb.shape[1:], np.inf, np.float32)
+    second = np.full(rgb.shape[1:], np.inf, np.float32)
+    index = np.zeros(rgb.shape[1:], np.uint8)
+    for k, colour in enumerate(colors):
+        dist = np.square(rgb[0] - colour[0])
+        dist += np.square(rgb[1] - colour[1])
+        dist += np.square(rgb[2] - colour[2])
+        closer = dist < best                                        # strict: ties keep the earlier colour
+        np.minimum(second, np.maximum(best, dist), out=second)
+        np.minimum(best, dist, out=best)
+        index[closer] = k
+    return index, best, second
 
 
 def load_palette(name_or_path: str) -> Palette:

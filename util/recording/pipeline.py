@@ -67,7 +67,8 @@ from util.signal.audio import DEFAULT_BLOCK_S, StreamingISTFT, audio_info, n_fra
 from util.cli import BatchResult, InputFile, run_batch
 from util.labels.detections import RegionTracker
 from util.errors import UserError
-from util.labels.palette import Palette
+from util.gan.images import to_signed, to_unsigned
+from util.labels.palette import Palette, nearest_colour
 from util.labels.quantify import FrequencyProfileAccumulator, OccupancyAccumulator
 from util.signal.spectrogram import (PngStreamWriter, SpecParams, iter_spectrum_blocks, pixels_to_db, spectrum_to_pixels,
                           temp_name, tile_metadata)
@@ -172,7 +173,7 @@ class TileTranslator:
         if self.compile:
             tiles = _pad_batch(tiles, self.batch_size)
         x = torch.from_numpy(np.ascontiguousarray(tiles)).to(self.device)
-        x = x.unsqueeze(1).float().div_(127.5).sub_(1.0)
+        x = to_signed(x.unsqueeze(1))
         if self.input_nc == 3:
             x = x.expand(-1, 3, -1, -1)
         if self.channels_last:
@@ -181,7 +182,7 @@ class TileTranslator:
             y = self._forward(x)
             if y.shape[1] < 3:
                 raise UserError(f"the generator makes {y.shape[1]}-channel images; colour labels need 3 (RGB)")
-            rgb = y[:n_tiles, :3].float().add(1.0).mul_(127.5)
+            rgb = to_unsigned(y[:n_tiles, :3])
         return rgb.cpu().numpy()
 
     def _autocast(self):
@@ -321,18 +322,7 @@ def classify_with_confidence(rgb: np.ndarray, palette: Palette) -> tuple[np.ndar
     The class is the nearest palette colour, black included (the rule of :meth:`Palette.classify`);
     confidence is ``1 - d1 / d2`` with d1, d2 the distances to the nearest and second-nearest colour.
     """
-    colors = palette.colors.astype(np.float32)
-    best = np.full(rgb.shape[1:], np.inf, np.float32)     # squared distance to the nearest colour so far
-    second = np.full(rgb.shape[1:], np.inf, np.float32)   # ... and to the second-nearest
-    class_map = np.zeros(rgb.shape[1:], np.uint8)
-    for k, colour in enumerate(colors):
-        dist = np.square(rgb[0] - colour[0])
-        dist += np.square(rgb[1] - colour[1])
-        dist += np.square(rgb[2] - colour[2])
-        closer = dist < best                             # strict: ties keep the earlier class, as argmin does
-        np.minimum(second, np.maximum(best, dist), out=second)
-        np.minimum(best, dist, out=best)
-        class_map[closer] = k
+    class_map, best, second = nearest_colour(rgb, palette.colors, axis=0)
     confidence = 1.0 - np.sqrt(best / np.maximum(second, 1e-12))
     return class_map, confidence.astype(np.float32, copy=False)
 
