@@ -1,6 +1,6 @@
 # Two commands do all the set-up:
 #   make demo   the whole pipeline on a small synthetic set (creates .venv if missing)
-#   make test   the test suite (creates .venv if missing)
+#   make test   the linter (ruff) and the test suite (creates .venv if missing)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -25,6 +25,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q tests
 
 demo: $(STAMP)

@@ -12,7 +12,7 @@ insect, human; models of their calls, not recordings) at SNRs of -5 to +20 dB. W
   OUT/input_img/{train,test}_{species,community}_samples/<id>.png    A|B pairs (<id>_<k:04d>.png if
                                                                      a clip spans several tiles)
 
-A pixel's label is the source that dominates its STFT bin and is audible (see util/synth.py).
+A pixel's label is the source that dominates its STFT bin and is audible (see util/synth/truth.py).
 The same --seed gives pixel-identical pairs, whatever --workers.
 
 example:
@@ -23,7 +23,12 @@ from __future__ import annotations
 
 from util.cli import make_parser, run_main, summary
 from util.signal.spectrogram import SpecParams
-from util.synth.soundscape import AUDIBLE_FLOOR_DB, AUDIBLE_MARGIN_DB, generate_dataset, one_tile_duration_s
+from util.synth import (
+    AUDIBLE_FLOOR_DB,
+    AUDIBLE_MARGIN_DB,
+    generate_dataset,
+    one_tile_duration_s,
+)
 
 
 def parse_args(argv=None):

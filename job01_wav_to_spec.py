@@ -14,8 +14,18 @@ from __future__ import annotations
 import os
 from functools import partial
 
-from util.cli import (AUDIO_EXTENSIONS, InputFile, add_spectrogram_args, find_files, make_parser,
-                      report_failures, run_batch, run_main, spec_params_from_args, summary)
+from util.cli import (
+    AUDIO_EXTENSIONS,
+    InputFile,
+    add_spectrogram_args,
+    find_files,
+    make_parser,
+    report_failures,
+    run_batch,
+    run_main,
+    spec_params_from_args,
+    summary,
+)
 from util.signal.spectrogram import SpecParams, convert_file
 
 

@@ -19,11 +19,17 @@ import os
 from collections import defaultdict
 from functools import partial
 
-from util.labels.annotations import (DEFAULT_BOX_THRESHOLD_DB, Box, boxes_to_class_map, check_labels,
-                              read_audacity_labels, read_raven_table, recording_key)
-from util.cli import (IMAGE_EXTENSIONS, InputFile, find_files, make_parser, report_failures, run_batch,
-                      run_main, summary)
+from util.cli import IMAGE_EXTENSIONS, InputFile, find_files, make_parser, report_failures, run_batch, run_main, summary
 from util.errors import UserError
+from util.labels.annotations import (
+    DEFAULT_BOX_THRESHOLD_DB,
+    Box,
+    boxes_to_class_map,
+    check_labels,
+    read_audacity_labels,
+    read_raven_table,
+    recording_key,
+)
 from util.labels.pairs import write_pair
 from util.labels.palette import DEFAULT_TOLERANCE, Palette, load_palette
 from util.signal.spectrogram import read_png, read_spectrogram_png, spectrogram_pixels, write_png

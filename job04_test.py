@@ -22,13 +22,14 @@ import os
 from util.cli import run_main
 from util.gan.networks import load_generator
 from util.gan.options import finish_test_options, split_dir, test_parser
+from util.recording.cli import add_recording_args
 
 
 def test_pairs(opt, generator, config) -> None:
     from util.gan.dataset import AlignedPairDataset
-    from util.metrics import LpipsScorer
-    from util.labels.palette import load_palette
     from util.gan.scoring import generator_function, score_pairs, write_scores
+    from util.labels.palette import load_palette
+    from util.metrics import LpipsScorer
 
     out_dir = os.path.join(opt.results_dir, opt.name, f"test_{opt.epoch_label}")
     dataset = AlignedPairDataset(split_dir(opt, "test"), config["input_nc"])
@@ -46,8 +47,8 @@ def test_pairs(opt, generator, config) -> None:
 
 def recordings(opt, generator) -> int:
     from util.cli import AUDIO_EXTENSIONS, find_files, report_failures
-    from util.recording.pipeline import process_recordings
     from util.labels.palette import load_palette
+    from util.recording import process_recordings
 
     result = process_recordings(find_files(opt.wav, AUDIO_EXTENSIONS), generator, load_palette(opt.palette),
                                 opt.results_dir, device=opt.device, batch_size=opt.batch_size, channel=opt.channel,
@@ -63,7 +64,9 @@ def recordings(opt, generator) -> int:
 
 
 def main(argv=None) -> int:
-    opt = finish_test_options(test_parser(__doc__).parse_args(argv))
+    parser = test_parser(__doc__)
+    add_recording_args(parser)
+    opt = finish_test_options(parser.parse_args(argv))
     generator, config = load_generator(opt.weights, opt.device)
     generator.eval()
     if opt.wav:

@@ -19,11 +19,11 @@ from functools import lru_cache, partial
 
 import numpy as np
 
-from util.signal.audio import read_audio, write_audio
 from util.cli import IMAGE_EXTENSIONS, InputFile, find_files, make_parser, report_failures, run_batch, run_main, summary
 from util.errors import UserError
 from util.labels.palette import DEFAULT_TOLERANCE, Palette, load_palette
 from util.labels.separation import isolate_pixels, masked_audio, read_class_map, tile_spectrum
+from util.signal.audio import read_audio, write_audio
 from util.signal.spectrogram import read_spectrogram_png, spectrogram_pixels, write_png
 
 

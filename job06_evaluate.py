@@ -34,9 +34,14 @@ import sys
 import torch
 
 from util.cli import make_parser, run_main, summary
-from util.evaluation.classifiers import ARCHITECTURES
 from util.errors import UserError
-from util.evaluation.run import DEFAULT_MIN_TRUE_PIXELS, EvaluationOptions, run_evaluation, summary_lines
+from util.evaluation import (
+    DEFAULT_MIN_TRUE_PIXELS,
+    EvaluationOptions,
+    run_evaluation,
+    summary_lines,
+)
+from util.evaluation.classifiers import ARCHITECTURES
 from util.gan.options import resolve_device
 
 

@@ -6,7 +6,7 @@ with one seed: speed does not depend on training) over the same generated record
 outputs: one WAV per class and the residual, labels.png, a Raven selection table, occupancy.csv and
 frequency_profile.csv.
 
-  ours    util.recording.pipeline.process_recording: streamed, tiles batched, overlap cross-faded, generator in eval
+  ours    util.recording.process_recording: streamed, tiles batched, overlap cross-faded, generator in eval
           mode under inference_mode (options below)
   plain   the whole file read into memory; one tile at a time (no overlap), default memory layout, eager,
           torch.no_grad; palette.classify per tile; whole-file masks, util.signal.audio.istft and write_png
@@ -46,14 +46,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 from bench_spectrogram import make_recording  # noqa: E402
+
+from util.files import write_csv  # noqa: E402
 from util.gan import networks  # noqa: E402
 from util.labels.annotations import write_raven_table  # noqa: E402
-from util.signal.audio import istft, read_audio, stft, write_audio  # noqa: E402
 from util.labels.detections import regions_from_class_map  # noqa: E402
-from util.recording.pipeline import (DEFAULT_BATCH_SIZE, DEFAULT_MIN_AREA_PX, DEFAULT_MIN_DURATION_S,  # noqa: E402
-                            DEFAULT_TILE_OVERLAP, OCCUPANCY_COLUMNS, TileTranslator, process_recording, write_csv)
 from util.labels.palette import load_palette  # noqa: E402
 from util.labels.quantify import FrequencyProfileAccumulator, OccupancyAccumulator  # noqa: E402
+from util.recording import (  # noqa: E402
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MIN_AREA_PX,
+    DEFAULT_MIN_DURATION_S,
+    DEFAULT_TILE_OVERLAP,
+    TileTranslator,
+    process_recording,
+)
+from util.recording.layout import OCCUPANCY_COLUMNS  # noqa: E402
+from util.signal.audio import istft, read_audio, stft, write_audio  # noqa: E402
 from util.signal.spectrogram import SpecParams, pixels_to_db, spectrum_to_pixels, write_png  # noqa: E402
 
 PARAMS = SpecParams()
@@ -215,7 +224,7 @@ def seams(ngf: int, n_tiles: int = 20) -> None:
     columns, so every frame has 256 frames of real context either side. Errors are mean |RGB difference|
     divided by the reference's standard deviation, over the frames between the first and last tile.
     """
-    from util.recording.pipeline import iter_translated_blocks
+    from util.recording.stream import iter_translated_blocks
     from util.signal.spectrogram import iter_spectrum_blocks
 
     net = paper_generator(ngf).eval()

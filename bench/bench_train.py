@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from util.gan import networks  # noqa: E402
+from util.gan import losses, networks  # noqa: E402
 from util.gan.model import Pix2PixConfig, Pix2PixModel  # noqa: E402
 
 LOSS_TOLERANCE = 1e-4  # relative; float32 rounding differs between Adam implementations, not the maths
@@ -39,7 +39,7 @@ class PlainPix2Pix:
     def __init__(self, netG, netD, lr=2e-4, beta1=0.5, lambda_L1=100.0, freeze_D=True):
         self.netG, self.netD = netG, netD
         self.freeze_D = freeze_D  # pix2pix freezes D's weights during G's update; --ablation also times not doing so
-        self.criterionGAN, self.criterionL1 = networks.GANLoss("vanilla"), torch.nn.L1Loss()
+        self.criterionGAN, self.criterionL1 = losses.GANLoss("vanilla"), torch.nn.L1Loss()
         self.optimizer_G = torch.optim.Adam(netG.parameters(), lr=lr, betas=(beta1, 0.999))
         self.optimizer_D = torch.optim.Adam(netD.parameters(), lr=lr, betas=(beta1, 0.999))
         self.lambda_L1 = lambda_L1

@@ -3,9 +3,16 @@ import math
 import numpy as np
 import pytest
 
-from util.metrics import (ALEXNET_WEIGHTS_NAME, LpipsScorer, PixelCounts, audio_mse, si_sdr,
-                          si_sdr_improvement, spectrogram_mse, ssim_rgb)
-
+from util.metrics import (
+    ALEXNET_WEIGHTS_NAME,
+    LpipsScorer,
+    PixelCounts,
+    audio_mse,
+    si_sdr,
+    si_sdr_improvement,
+    spectrogram_mse,
+    ssim_rgb,
+)
 
 # --------------------------------------------------------------------------- pixel F1
 

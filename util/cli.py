@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from fnmatch import fnmatch
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
+from fnmatch import fnmatch
 from typing import Callable, Iterable, Sequence
 
 from tqdm import tqdm

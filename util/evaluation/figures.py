@@ -8,7 +8,6 @@ never drawn as zero.
 
 from __future__ import annotations
 
-import os
 import textwrap
 from dataclasses import dataclass
 
@@ -16,9 +15,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from util.files import atomic_path  # noqa: E402
 
 DPI = 120
 METHOD_COLOURS = {"GAN": "#d62728", "spectral subtraction": "#1f77b4", "Wiener filtering": "#2ca02c",
@@ -29,16 +30,11 @@ METHOD_COLOURS = {"GAN": "#d62728", "spectral subtraction": "#1f77b4", "Wiener f
 
 def save_figure(fig, path: str) -> str:
     """Write ``fig`` as PNG to ``path`` atomically and close it; returns ``path``."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.part{os.getpid()}")
     try:
-        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic_path(path) as temp:
+            fig.savefig(temp, format="png", dpi=DPI, bbox_inches="tight")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

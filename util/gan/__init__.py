@@ -1,1 +1,19 @@
-"""TODO"""
+"""pix2pix for spectrograms: networks, losses, the training step and loop, options, scoring.
+
+Modules:
+    networks  U-Net / ResNet generators, PatchGAN discriminators, weight init, loading published weights
+    losses    every loss (GAN, L1, colour cross-entropy, class weights) and the nearest-colour rule on tensors
+    images    8-bit images <-> the networks' [-1, 1] scale
+    model     Pix2PixModel: one training step, schedules, save / load, full training state
+    dataset   aligned A|B pairs as tensors; label statistics for class balance
+    options   job03 / job04 flags (pix2pix's names), presets, devices, a run's saved options
+    train     job03's loop: sampling, logging, per-epoch scores, exact resume, Ctrl-C
+    scoring   a generator over test pairs: pixel F1, SSIM, LPIPS, images and CSV tables
+
+May import from util.errors, util.files, util.metrics, util.cli, util.signal and util.labels.
+"""
+
+from util.gan.options import finish_options, finish_test_options, test_parser, train_parser
+from util.gan.train import TrainResult, train
+
+__all__ = ["TrainResult", "finish_options", "finish_test_options", "test_parser", "train", "train_parser"]

@@ -16,11 +16,12 @@ import os
 
 import numpy as np
 import torch
-from tqdm import tqdm
 from torch.utils.data import Dataset
+from tqdm import tqdm
 
 from util.errors import UserError
 from util.gan.images import to_signed, to_tensor
+from util.gan.losses import nearest_colour_index
 from util.labels.pairs import read_pair
 
 PREPROCESS_MODES = ("none", "crop")
@@ -103,7 +104,7 @@ def label_statistics(dataset: AlignedPairDataset, colors: np.ndarray) -> tuple[n
                                       disable=None)):
         _, label_rgb, _ = read_pair(path)
         B = to_tensor(label_rgb)
-        classes = ((B[None] - palette[:, :, None, None]) ** 2).sum(1).argmin(0)
+        classes = nearest_colour_index(B[None], palette)[0]
         counts += torch.bincount(classes.flatten(), minlength=len(palette))
         foreground[index] = float((classes > 0).float().mean())
     return counts.numpy(), foreground

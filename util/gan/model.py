@@ -36,14 +36,13 @@ import os
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
-from util.gan import networks
 from util.errors import UserError
-from util.gan.images import to_signed
+from util.files import atomic_path
+from util.gan import losses, networks
 
 LR_POLICIES = ("linear", "step", "plateau", "cosine")
 
@@ -126,12 +125,12 @@ class Pix2PixModel:
         if self.device.type == "cpu" and config.gemm_max_pixels > 0:
             for net in (self.netG, self.netD):
                 networks.use_gemm_convolutions(net, config.gemm_max_pixels)
-        self.criterionGAN = networks.GANLoss(config.gan_mode).to(self.device)
-        self.criterionL1 = nn.L1Loss()
+        self.criterionGAN = losses.GANLoss(config.gan_mode).to(self.device)
+        self.criterionL1 = losses.L1Loss(config.lambda_L1)
         self.criterionCE = None  # our colour cross-entropy, only when lambda_CE > 0
         if config.lambda_CE > 0:
-            self.criterionCE = ColourCrossEntropy(config.label_colors, config.ce_temperature,
-                                                  config.ce_class_weights).to(self.device)
+            self.criterionCE = losses.ColourCrossEntropy(config.label_colors, config.ce_temperature,
+                                                         config.ce_class_weights, config.lambda_CE).to(self.device)
         self.loss_names = type(self).loss_names + (["G_CE"] if self.criterionCE is not None else [])
         self.optimizer_G = self._adam(self.netG)
         self.optimizer_D = self._adam(self.netD)
@@ -237,10 +236,10 @@ class Pix2PixModel:
         with self._autocast():
             fake_AB = torch.cat((self.real_A, self.fake_B), 1)  # D run again: its weights have just changed
             loss_G_GAN = self.criterionGAN(self._forward_D(fake_AB), True)
-            loss_G_L1 = self.criterionL1(self.fake_B, self.real_B) * self.config.lambda_L1
+            loss_G_L1 = self.criterionL1(self.fake_B, self.real_B)
             loss_G = loss_G_GAN + loss_G_L1
             if self.criterionCE is not None:
-                loss_G_CE = self.criterionCE(self.fake_B, self.real_B) * self.config.lambda_CE
+                loss_G_CE = self.criterionCE(self.fake_B, self.real_B)
                 loss_G = loss_G + loss_G_CE
                 self.loss_G_CE = loss_G_CE.detach()
         self._step(loss_G, self.optimizer_G, self.scalers[0])
@@ -380,53 +379,6 @@ class Pix2PixModel:
                                 f"{len(unexpected)} unexpected tensors, e.g. '{(missing + unexpected)[0]}')")
 
 
-# ---------------------------------------------------------------------------------------------- losses
-
-class ColourCrossEntropy(nn.Module):
-    """Per-pixel cross-entropy of the generated colour against the label's colour class (our addition).
-
-    Each generated pixel scores every palette colour (background black included) by minus its squared
-    distance to it, divided by ``temperature``; the loss is the cross-entropy of those scores against the
-    colour the label shows. L1 alone pulls every channel towards its per-pixel median, and with classes that
-    each cover a few per cent of a label the median of every channel is the background's: the generator
-    learns a black image first and leaves it slowly. This loss asks directly for what the masks are read
-    from: the nearest palette colour (see :meth:`util.labels.palette.Palette.classify`).
-    """
-
-    def __init__(self, colors, temperature: float = 1.0, class_weights=()):
-        super().__init__()
-        colors = torch.as_tensor(colors, dtype=torch.float32)
-        if colors.dim() != 2 or colors.shape[1] != 3 or len(colors) < 2:
-            raise UserError("--lambda_CE needs the palette's colours (background first), e.g. the level's palette")
-        if len(class_weights) not in (0, len(colors)):
-            raise UserError(f"{len(class_weights)} class weights for {len(colors)} colours (background included)")
-        self.register_buffer("colors", to_signed(colors))  # the images' [-1, 1] scale
-        self.register_buffer("weight", torch.as_tensor(class_weights, dtype=torch.float32) if len(class_weights)
-                             else torch.ones(len(colors)))
-        self.temperature = float(temperature)
-
-    def scores(self, image: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) in [-1, 1] -> (N, K, H, W) minus squared distances to the K colours, / temperature."""
-        diff = image.float()[:, None] - self.colors[None, :, :, None, None]
-        return -(diff * diff).sum(2) / self.temperature
-
-    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            target = self.scores(real).argmax(1)
-        return nn.functional.cross_entropy(self.scores(fake), target, weight=self.weight)
-
-
-def balanced_class_weights(counts, power: float, cap: float = 100.0) -> list[float]:
-    """Cross-entropy weights from pixel counts per colour (background first): (background / class) ** power.
-
-    power 0 gives all 1; 0.5 the square root of the imbalance; 1 equal total weight per class. Weights are
-    capped at ``cap``; a colour with no pixels gets the cap (it never occurs as a target anyway).
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    ratio = np.divide(counts[0], counts, out=np.full(len(counts), np.inf), where=counts > 0)
-    return np.minimum(np.maximum(ratio, 1e-12) ** power, cap).tolist()
-
-
 # ---------------------------------------------------------------------------------------------- helpers
 
 @contextlib.contextmanager
@@ -454,16 +406,8 @@ def _set_requires_grad(net: nn.Module, flag: bool) -> None:
 
 def _atomic_save(obj, path: str) -> None:
     """torch.save to a temporary name in the same folder, then rename: no half-written file on a crash."""
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.part{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as temp:
+        torch.save(obj, temp)
 
 
 def _check_config(config: Pix2PixConfig) -> None:

@@ -37,7 +37,6 @@ GENERATORS = ("unet_256", "unet_128", "resnet_9blocks", "resnet_6blocks")
 DISCRIMINATORS = ("basic", "n_layers", "pixel")
 NORMS = ("batch", "instance", "none")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
-GAN_MODES = ("vanilla", "lsgan")
 RESNET_BLOCKS = {"resnet_6blocks": 6, "resnet_9blocks": 9}
 
 
@@ -224,31 +223,7 @@ class PixelDiscriminator(nn.Module):
         return self.net(x)
 
 
-# ---------------------------------------------------------------------------------------------- loss and init
-
-class GANLoss(nn.Module):
-    """Adversarial loss against an all-real or all-fake target of the prediction's shape.
-
-    'vanilla': binary cross-entropy on logits (the discriminator has no sigmoid); 'lsgan': mean squared
-    error. ``loss(prediction, target_is_real)`` returns a scalar tensor.
-    """
-
-    def __init__(self, gan_mode: str = "vanilla", real_label: float = 1.0, fake_label: float = 0.0):
-        super().__init__()
-        self.register_buffer("real_label", torch.tensor(real_label))
-        self.register_buffer("fake_label", torch.tensor(fake_label))
-        if gan_mode == "vanilla":
-            self.loss = nn.BCEWithLogitsLoss()
-        elif gan_mode == "lsgan":
-            self.loss = nn.MSELoss()
-        else:
-            raise UserError(f"--gan_mode {gan_mode!r}: choose one of {', '.join(GAN_MODES)}")
-        self.gan_mode = gan_mode
-
-    def forward(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
-        label = self.real_label if target_is_real else self.fake_label
-        return self.loss(prediction, label.to(prediction.dtype).expand_as(prediction))
-
+# ---------------------------------------------------------------------------------------------- init
 
 def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0.02) -> nn.Module:
     """Initialise conv / linear weights (``init_type`` with ``init_gain``) and zero their biases; batch-norm

@@ -20,13 +20,21 @@ import torch
 
 from util.cli import HelpFormatter
 from util.errors import UserError
+from util.files import (
+    CHECKPOINTS_DIR,
+    DATAROOT,
+    LEVELS,
+    TRAIN_OPT_FILE,
+    net_file,
+    run_folder,
+    split_folder,
+    write_json,
+)
+from util.gan import losses, networks
+from util.gan.dataset import PREPROCESS_MODES
+from util.gan.model import LR_POLICIES, Pix2PixConfig
 
-LEVELS = ("species", "community")
-TRAIN_OPT_FILE = "train_opt.json"
-
-# Architecture flags: the ones job04 must take from train_opt.json rather than the command line.
-MODEL_KEYS = ("netG", "netD", "n_layers_D", "ngf", "ndf", "norm", "no_dropout", "init_type", "init_gain",
-              "input_nc", "output_nc", "gan_mode", "level")
+_MODEL = Pix2PixConfig()  # the flags' defaults are the model's own
 
 PRESETS = {
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
@@ -37,13 +45,13 @@ PRESETS = {
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataroot", default="input_img",
+    parser.add_argument("--dataroot", default=DATAROOT,
                         help="folder holding {train,test}_<level>_samples with A|B pairs")
     parser.add_argument("--level", choices=LEVELS, default="species",
                         help="species (8 bird species) or community (bird / insect / human): picks the "
                              "sample folders, the palette and the default --name")
     parser.add_argument("--name", default=None, help="run name, the folder under --checkpoints_dir (default: <level>)")
-    parser.add_argument("--checkpoints_dir", default="out_gan_mdl", help="where runs are saved")
+    parser.add_argument("--checkpoints_dir", default=CHECKPOINTS_DIR, help="where runs are saved")
     parser.add_argument("--palette", default=None, help="palette JSON for the labels (default: the level's palette)")
     parser.add_argument("--gpu_ids", default="auto",
                         help="'auto' = the first GPU when CUDA is available, else CPU; '-1' = CPU; '0' = GPU 0")
@@ -60,27 +68,29 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("network (pix2pix's names)")
     group.add_argument("--preset", choices=sorted(PRESETS), default="paper",
                        help="a consistent set of sizes; flags given explicitly win")
-    group.add_argument("--netG", default=None, help="unet_256 | unet_128 | resnet_9blocks | resnet_6blocks (preset)")
-    group.add_argument("--netD", default="basic", help="basic (70x70 PatchGAN) | n_layers | pixel")
-    group.add_argument("--n_layers_D", type=int, default=3, help="discriminator layers when --netD n_layers")
+    group.add_argument("--netG", default=None, help=f"{' | '.join(networks.GENERATORS)} (preset)")
+    group.add_argument("--netD", default=_MODEL.netD,
+                       help=f"{' | '.join(networks.DISCRIMINATORS)} (basic: the 70x70 PatchGAN)")
+    group.add_argument("--n_layers_D", type=int, default=_MODEL.n_layers_D, help="discriminator layers when --netD n_layers")
     group.add_argument("--ngf", type=int, default=None, help="generator filters in the first layer (preset)")
     group.add_argument("--ndf", type=int, default=None, help="discriminator filters in the first layer (preset)")
-    group.add_argument("--norm", default="batch", help="batch | instance | none")
+    group.add_argument("--norm", default=_MODEL.norm, help=" | ".join(networks.NORMS))
     group.add_argument("--no_dropout", action="store_true", help="no dropout in the generator")
-    group.add_argument("--init_type", default="normal", help="normal | xavier | kaiming | orthogonal")
-    group.add_argument("--init_gain", type=float, default=0.02, help="scale of the initial weights")
-    group.add_argument("--input_nc", type=int, default=1, help="channels of A (spectrogram grey: 1)")
-    group.add_argument("--output_nc", type=int, default=3, help="channels of B (colour label: 3)")
-    group.add_argument("--gan_mode", default="vanilla", help="vanilla (cross-entropy on logits) | lsgan")
+    group.add_argument("--init_type", default=_MODEL.init_type, help=" | ".join(networks.INIT_TYPES))
+    group.add_argument("--init_gain", type=float, default=_MODEL.init_gain, help="scale of the initial weights")
+    group.add_argument("--input_nc", type=int, default=_MODEL.input_nc, help="channels of A (spectrogram grey: 1)")
+    group.add_argument("--output_nc", type=int, default=_MODEL.output_nc, help="channels of B (colour label: 3)")
+    group.add_argument("--gan_mode", default=_MODEL.gan_mode,
+                       help=f"{' | '.join(losses.GAN_MODES)} (vanilla: cross-entropy on logits)")
 
 
 def _add_train(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training")
-    group.add_argument("--lambda_L1", type=float, default=100.0, help="weight of the L1 loss")
+    group.add_argument("--lambda_L1", type=float, default=_MODEL.lambda_L1, help="weight of the L1 loss")
     group.add_argument("--lambda_CE", type=float, default=None,
                        help="weight of the colour cross-entropy (our addition: asks G for the nearest-colour "
                             "classes the masks are read from; 0 = pix2pix as published) (preset)")
-    group.add_argument("--ce_temperature", type=float, default=1.0,
+    group.add_argument("--ce_temperature", type=float, default=_MODEL.ce_temperature,
                        help="scale of the colour cross-entropy's squared distances (images in [-1, 1])")
     group.add_argument("--ce_class_balance", type=float, default=None,
                        help="class weights of the colour cross-entropy: (background pixels / class pixels) ** "
@@ -88,14 +98,14 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sample_balance", type=float, default=None,
                        help="draw training pairs with probability (labelled share + 0.001) ** this, with "
                             "replacement; 0 = each pair once per epoch, shuffled, as pix2pix (preset)")
-    group.add_argument("--lr", type=float, default=2e-4, help="Adam's initial learning rate")
-    group.add_argument("--beta1", type=float, default=0.5, help="Adam's beta1")
-    group.add_argument("--lr_policy", default="linear", help="linear | step | plateau | cosine")
-    group.add_argument("--lr_decay_iters", type=int, default=50, help="epochs between steps of the step policy")
+    group.add_argument("--lr", type=float, default=_MODEL.lr, help="Adam's initial learning rate")
+    group.add_argument("--beta1", type=float, default=_MODEL.beta1, help="Adam's beta1")
+    group.add_argument("--lr_policy", default=_MODEL.lr_policy, help=" | ".join(LR_POLICIES))
+    group.add_argument("--lr_decay_iters", type=int, default=_MODEL.lr_decay_iters, help="epochs between steps of the step policy")
     group.add_argument("--n_epochs", type=int, default=None, help="epochs at the initial learning rate (preset)")
     group.add_argument("--n_epochs_decay", type=int, default=None, help="epochs of linear decay to zero (preset)")
-    group.add_argument("--epoch_count", type=int, default=1, help="number of the first epoch")
-    group.add_argument("--preprocess", default="none", choices=("none", "crop"),
+    group.add_argument("--epoch_count", type=int, default=_MODEL.epoch_count, help="number of the first epoch")
+    group.add_argument("--preprocess", default=PREPROCESS_MODES[0], choices=PREPROCESS_MODES,
                        help="none: pairs as they are; crop: random time crops of --crop_size frames "
                             "(no flips or resizing: a flip reverses time, a resize shifts frequency)")
     group.add_argument("--crop_size", type=int, default=256, help="crop width in frames with --preprocess crop")
@@ -120,30 +130,17 @@ def train_parser(description: str) -> argparse.ArgumentParser:
 
 
 def test_parser(description: str) -> argparse.ArgumentParser:
-    """job04's flags; the architecture comes from train_opt.json or the weights themselves."""
+    """job04's flags for test pairs; the architecture comes from train_opt.json or the weights themselves.
+
+    job04 adds the flags of whole recordings with :func:`util.recording.cli.add_recording_args` (they
+    configure util.recording, a layer above this one).
+    """
     parser = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
     _add_common(parser)
     parser.add_argument("--epoch", default="latest", help="which saved networks to use: latest, or an epoch number")
     parser.add_argument("--weights", default=None,
                         help="a generator .pth (ours or pix2pix's, e.g. species_net_G.pth) instead of --name/--epoch")
     parser.add_argument("--results_dir", default="out_img", help="where results are written")
-    group = parser.add_argument_group("whole recordings (--wav)")
-    group.add_argument("--wav", default=None,
-                       help="a recording or a folder of them: separate, detect and quantify every source "
-                            "instead of scoring test pairs")
-    group.add_argument("--channel", type=int, default=None, help="channel to use (0-based); default: the channel mean")
-    group.add_argument("--tile_overlap", type=int, default=32,
-                       help="frames by which consecutive tiles overlap; their outputs are cross-faded so seams do not show")
-    group.add_argument("--min_duration", type=float, default=0.05, help="shortest detection kept in the Raven table, seconds")
-    group.add_argument("--min_area", type=int, default=10, help="smallest detection kept in the Raven table, pixels")
-    group.add_argument("--save_spectrograms", action="store_true", help="also write each class's isolated spectrogram")
-    group.add_argument("--overwrite", action="store_true", help="re-process recordings whose outputs exist")
-    group.add_argument("--precision", default="float32",
-                       help="float32 | bfloat16, the generator's arithmetic: bfloat16 is faster on GPUs and on "
-                            "CPUs with bf16 units (much slower on CPUs without them); masks may differ at a few pixels")
-    group.add_argument("--compile", action="store_true",
-                       help="torch.compile the generator (first tiles wait 10-30 s; pays off from about an hour "
-                            "of audio; falls back to eager if compiling fails)")
     return parser
 
 
@@ -183,22 +180,16 @@ def resolve_device(gpu_ids: str) -> str:
 
 def split_dir(opt: argparse.Namespace, split: str) -> str:
     """<dataroot>/<split>_<level>_samples"""
-    return os.path.join(opt.dataroot, f"{split}_{opt.level}_samples")
+    return split_folder(opt.dataroot, split, opt.level)
 
 
 def run_dir(opt: argparse.Namespace) -> str:
-    return os.path.join(opt.checkpoints_dir, opt.name)
+    return run_folder(opt.checkpoints_dir, opt.name)
 
 
 def save_train_options(opt: argparse.Namespace, folder: str) -> str:
     """Write the options in force as train_opt.json (atomically); returns the path."""
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, TRAIN_OPT_FILE)
-    tmp = path + f".part{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(vars(opt), handle, indent=2, sort_keys=True, default=str)
-    os.replace(tmp, path)
-    return path
+    return write_json(os.path.join(folder, TRAIN_OPT_FILE), vars(opt))
 
 
 def load_train_options(folder: str) -> dict:
@@ -224,7 +215,7 @@ def finish_test_options(opt: argparse.Namespace) -> argparse.Namespace:
         trained = load_train_options(run_dir(opt))
         opt.level = trained.get("level", opt.level)
         opt.palette = opt.palette or trained.get("palette")
-        opt.weights = os.path.join(run_dir(opt), f"{opt.epoch}_net_G.pth")
+        opt.weights = net_file(run_dir(opt), opt.epoch, "G")
         opt.epoch_label = str(opt.epoch)
         if not os.path.exists(opt.weights):
             raise UserError(f"{opt.weights}: no such checkpoint (--epoch {opt.epoch} of run {run_dir(opt)})")

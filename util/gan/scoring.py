@@ -18,8 +18,8 @@ import torch
 from tqdm import tqdm
 
 from util.gan.images import to_uint8_rgb
-from util.metrics import LpipsScorer, PixelCounts, ssim_rgb
 from util.labels.palette import Palette
+from util.metrics import LpipsScorer, PixelCounts, ssim_rgb
 from util.signal.spectrogram import write_png
 
 

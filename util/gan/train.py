@@ -12,7 +12,6 @@ the same weights, on CPU with the same seed, as a run never stopped.
 
 from __future__ import annotations
 
-import csv
 import os
 import random
 import signal
@@ -27,17 +26,23 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from util.gan.dataset import AlignedPairDataset, label_statistics
 from util.errors import UserError
-from util.metrics import LpipsScorer
-from util.gan.model import Pix2PixConfig, Pix2PixModel, balanced_class_weights
+from util.files import (
+    LOSS_LOG,
+    METRICS_LOG,
+    STATE_FILE,
+    append_csv_row,
+    atomic_path,
+    level_generator_file,
+    net_file,
+)
+from util.gan.dataset import AlignedPairDataset, label_statistics
+from util.gan.losses import balanced_class_weights
+from util.gan.model import Pix2PixConfig, Pix2PixModel
 from util.gan.options import run_dir, save_train_options, split_dir
-from util.labels.palette import load_palette
 from util.gan.scoring import score_pairs
-
-STATE_FILE = "latest_state.pth"
-LOSS_LOG = "loss_log.csv"
-METRICS_LOG = "metrics.csv"
+from util.labels.palette import load_palette
+from util.metrics import LpipsScorer
 
 
 def seed_everything(seed: int) -> None:
@@ -121,58 +126,109 @@ class TrainResult:
 
 
 def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) -> TrainResult:
-    """Train (or resume) a pix2pix model as ``opt`` says. ``stop_after_step(global_step)`` lets tests stop a run."""
+    """Train (or resume) a pix2pix model: job03's whole run.
+
+    Parameters
+    ----------
+    opt : argparse.Namespace
+        job03's options after :func:`util.gan.options.finish_options` (dataroot, level, preset sizes, losses,
+        schedule, seed, ...). Pairs are read from ``<dataroot>/train_<level>_samples``; the per-epoch scores
+        from ``<dataroot>/test_<level>_samples``.
+    stop_after_step : callable, optional
+        ``stop_after_step(global_step) -> bool``; True stops the run there as Ctrl-C does (state saved,
+        resumable). Used by tests and by ``bench/sweep_demo.py`` to score a run part-way.
+
+    Returns
+    -------
+    TrainResult
+        whether the run finished, the epoch and step it reached, the run folder and the final generator
+        (``<checkpoints_dir>/<level>_net_G.pth``, None when stopped early).
+    """
+    run = _prepare(opt)
+    epoch, start_iter = _start_point(opt, run.model, run.folder)
+    last_epoch = opt.n_epochs + opt.n_epochs_decay
+    final = level_generator_file(opt.checkpoints_dir, opt.level)
+    if epoch > last_epoch and os.path.exists(final):
+        print(f"{run.folder}: already trained for {last_epoch} epochs; nothing to do (--overwrite starts afresh)")
+        return TrainResult(True, last_epoch, 0, run.folder, final)
+    save_train_options(opt, run.folder)
+    run.lpips = LpipsScorer(opt.lpips_weights, device="cpu")
+    if not run.lpips.available:
+        print(run.lpips.reason, file=sys.stderr)
+    with StopRequest() as stop:
+        while epoch <= last_epoch:
+            stopped_at = _train_epoch(run, epoch, start_iter, lambda: stop.requested or (
+                stop_after_step is not None and stop_after_step(run.step)))
+            if stopped_at is not None:
+                _save_state(run.model, run.folder, epoch, stopped_at)
+                run.model.save_networks(run.folder, "latest")
+                _print_resume(opt, epoch, stopped_at)
+                return TrainResult(False, epoch, stopped_at, run.folder, None)
+            _end_epoch(run, epoch)
+            epoch, start_iter = epoch + 1, 0
+            _save_state(run.model, run.folder, epoch, 0)
+    run.model.save_networks(opt.checkpoints_dir, opt.level)
+    os.remove(net_file(opt.checkpoints_dir, opt.level, "D"))  # a finished level keeps G alone, as published
+    return TrainResult(True, last_epoch, 0, run.folder, final)
+
+
+@dataclass
+class _Run:
+    """What one training run works with."""
+
+    opt: Namespace
+    folder: str
+    palette: object
+    train_set: AlignedPairDataset
+    test_set: AlignedPairDataset
+    pair_weights: np.ndarray | None
+    model: Pix2PixModel
+    lpips: LpipsScorer | None = None
+    step: int = 0                      # steps taken by this process (not counting those before a resume)
+
+
+def _prepare(opt: Namespace) -> _Run:
+    """Seed, read the pairs, weigh classes and pairs, build the model (in this order: it fixes the RNG draws)."""
     seed_everything(opt.seed)
-    folder = run_dir(opt)
     palette = load_palette(opt.palette)
     train_set = AlignedPairDataset(split_dir(opt, "train"), opt.input_nc, opt.preprocess, opt.crop_size, opt.seed)
     test_set = AlignedPairDataset(split_dir(opt, "test"), opt.input_nc)
     class_weights, pair_weights = _balance(opt, train_set, palette)
     model = Pix2PixModel(Pix2PixConfig.from_options({**vars(opt), "label_colors": palette.colors.tolist(),
                                                      "ce_class_weights": class_weights}))
-    epoch, start_iter = _start_point(opt, model, folder)
-    last_epoch = opt.n_epochs + opt.n_epochs_decay
-    final = os.path.join(opt.checkpoints_dir, f"{opt.level}_net_G.pth")
-    if epoch > last_epoch and os.path.exists(final):
-        print(f"{folder}: already trained for {last_epoch} epochs; nothing to do (--overwrite starts afresh)")
-        return TrainResult(True, last_epoch, 0, folder, final)
-    save_train_options(opt, folder)
-    lpips = LpipsScorer(opt.lpips_weights, device="cpu")
-    if not lpips.available:
-        print(lpips.reason, file=sys.stderr)
-    step = 0
-    with StopRequest() as stop:
-        while epoch <= last_epoch:
-            train_set.set_epoch(epoch)
-            order = epoch_order(opt.seed, epoch, len(train_set), opt.serial_batches, pair_weights)
-            batches = _batches(order, opt.batch_size)
-            bar = tqdm(range(start_iter, len(batches)), desc=f"epoch {epoch}/{last_epoch}", unit="step",
-                       initial=start_iter, total=len(batches), disable=None)
-            for iteration in bar:
-                started = time.perf_counter()
-                items = [train_set[i] for i in batches[iteration]]
-                model.set_input(torch.stack([x["A"] for x in items]), torch.stack([x["B"] for x in items]))
-                model.optimize_parameters()
-                step += 1
-                if (iteration + 1) % opt.print_freq == 0 or iteration + 1 == len(batches):
-                    _log_losses(folder, epoch, iteration + 1, model, time.perf_counter() - started)
-                if stop.requested or (stop_after_step is not None and stop_after_step(step)):
-                    _save_state(model, folder, epoch, iteration + 1)
-                    model.save_networks(folder, "latest")
-                    _print_resume(opt, epoch, iteration + 1)
-                    return TrainResult(False, epoch, iteration + 1, folder, None)
-            with warnings.catch_warnings():  # after a resume at an epoch's end no step has run yet: harmless
-                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
-                model.update_learning_rate()
-            _log_metrics(folder, epoch, model, test_set, palette, lpips, opt)
-            model.save_networks(folder, "latest")
-            if opt.save_epoch_freq and epoch % opt.save_epoch_freq == 0:
-                model.save_networks(folder, epoch)
-            epoch, start_iter = epoch + 1, 0
-            _save_state(model, folder, epoch, 0)
-    model.save_networks(opt.checkpoints_dir, opt.level)
-    os.remove(os.path.join(opt.checkpoints_dir, f"{opt.level}_net_D.pth"))
-    return TrainResult(True, last_epoch, 0, folder, final)
+    return _Run(opt, run_dir(opt), palette, train_set, test_set, pair_weights, model)
+
+
+def _train_epoch(run: _Run, epoch: int, start_iter: int, should_stop: Callable[[], bool]) -> int | None:
+    """pix2pix's inner loop over one epoch's batches from ``start_iter``; the iteration it stopped after, or None."""
+    opt = run.opt
+    run.train_set.set_epoch(epoch)
+    order = epoch_order(opt.seed, epoch, len(run.train_set), opt.serial_batches, run.pair_weights)
+    batches = _batches(order, opt.batch_size)
+    bar = tqdm(range(start_iter, len(batches)), desc=f"epoch {epoch}/{opt.n_epochs + opt.n_epochs_decay}",
+               unit="step", initial=start_iter, total=len(batches), disable=None)
+    for iteration in bar:
+        started = time.perf_counter()
+        items = [run.train_set[i] for i in batches[iteration]]
+        run.model.set_input(torch.stack([x["A"] for x in items]), torch.stack([x["B"] for x in items]))
+        run.model.optimize_parameters()
+        run.step += 1
+        if (iteration + 1) % opt.print_freq == 0 or iteration + 1 == len(batches):
+            _log_losses(run.folder, epoch, iteration + 1, run.model, time.perf_counter() - started)
+        if should_stop():
+            return iteration + 1
+    return None
+
+
+def _end_epoch(run: _Run, epoch: int) -> None:
+    """Learning-rate update, the epoch's scores, and the checkpoints pix2pix keeps."""
+    with warnings.catch_warnings():  # after a resume at an epoch's end no step has run yet: harmless
+        warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
+        run.model.update_learning_rate()
+    _log_metrics(run.folder, epoch, run.model, run.test_set, run.palette, run.lpips, run.opt)
+    run.model.save_networks(run.folder, "latest")
+    if run.opt.save_epoch_freq and epoch % run.opt.save_epoch_freq == 0:
+        run.model.save_networks(run.folder, epoch)
 
 
 def _balance(opt: Namespace, train_set: AlignedPairDataset, palette) -> tuple[list[float], np.ndarray | None]:
@@ -211,9 +267,8 @@ def _start_point(opt: Namespace, model: Pix2PixModel, folder: str) -> tuple[int,
 def _save_state(model: Pix2PixModel, folder: str, epoch: int, iteration: int) -> None:
     state = model.state_dict()
     state["progress"] = {"epoch": epoch, "iteration": iteration, "rng": rng_states()}
-    tmp = os.path.join(folder, f".{STATE_FILE}.part{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, os.path.join(folder, STATE_FILE))
+    with atomic_path(os.path.join(folder, STATE_FILE)) as temp:
+        torch.save(state, temp)
 
 
 def _batches(order: list[int], batch_size: int) -> list[list[int]]:
@@ -226,19 +281,10 @@ def _print_resume(opt: Namespace, epoch: int, iteration: int) -> None:
           f"--checkpoints_dir {opt.checkpoints_dir} --preset {opt.preset} --continue_train", file=sys.stderr)
 
 
-def _append_csv(path: str, row: dict) -> None:
-    new = not os.path.exists(path)
-    with open(path, "a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
 def _log_losses(folder: str, epoch: int, iteration: int, model: Pix2PixModel, seconds: float) -> None:
     row = {"epoch": epoch, "iteration": iteration, **model.get_current_losses(),
            "lr": model.get_learning_rate(), "seconds_per_step": round(seconds, 4)}
-    _append_csv(os.path.join(folder, LOSS_LOG), row)
+    append_csv_row(os.path.join(folder, LOSS_LOG), row)
 
 
 def _log_metrics(folder: str, epoch: int, model: Pix2PixModel, test_set, palette, lpips, opt: Namespace) -> dict:
@@ -249,7 +295,7 @@ def _log_metrics(folder: str, epoch: int, model: Pix2PixModel, test_set, palette
     summary = scores.summary()
     row = {"epoch": epoch, "ssim": summary["ssim"], "lpips": summary["lpips"], "pixel_f1": summary["pixel_f1"],
            **{f"f1_{slug}": summary[f"f1_{slug}"] for slug in palette.slugs}}
-    _append_csv(os.path.join(folder, METRICS_LOG), row)
+    append_csv_row(os.path.join(folder, METRICS_LOG), row)
     tqdm.write(f"epoch {epoch}: pixel F1 {summary['pixel_f1']:.3f}, SSIM {summary['ssim']:.3f}, "
                f"LPIPS {summary['lpips']:.3f} on {summary['n_images']} test pairs")
     return summary

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from util.errors import UserError
+from util.files import write_text
 from util.labels.palette import Palette
 
 RAVEN_LABEL_COLUMNS = ("Species", "Annotation", "Common Name")
@@ -127,23 +128,13 @@ def write_raven_table(path: str, selections: list[dict]) -> None:
     for number, selection in enumerate(selections, start=1):
         row = {"Selection": number, "View": "Spectrogram 1", "Channel": 1, **selection}
         lines.append("\t".join(_format_cell(row.get(col, "")) for col in header))
-    _write_text(path, "\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def _format_cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.6f}".rstrip("0").rstrip(".") if np.isfinite(value) else ""
     return str(value)
-
-
-def _write_text(path: str, text: str) -> None:
-    head, tail = os.path.split(path)
-    if head:
-        os.makedirs(head, exist_ok=True)
-    tmp = os.path.join(head, f".{tail}.part{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- Audacity

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from util.errors import UserError
-from util.labels.palette import Palette
-from util.signal.spectrogram import pixels_to_db, read_png, write_png
+from util.signal.spectrogram import read_png, write_png
 
 
 def merge_pair(spec_pixels: np.ndarray, label_rgb: np.ndarray, spec_name: str = "<spectrogram>",
@@ -46,10 +45,3 @@ def read_pair(path: str) -> tuple[np.ndarray, np.ndarray, dict | None]:
         raise UserError(f"{path}: a grey image, not an A|B pair (make pairs with job02_merge_img.py)")
     spec_pixels, label_rgb = split_pair(pixels, path)
     return spec_pixels, label_rgb, meta
-
-
-def read_pair_classes(path: str, palette: Palette) -> tuple[np.ndarray, np.ndarray, dict | None]:
-    """Read an A|B pair and decode B: (dB of A or None without metadata, class map, metadata)."""
-    spec_pixels, label_rgb, meta = read_pair(path)
-    db = None if meta is None else pixels_to_db(spec_pixels, meta["db_floor"], meta["db_ceil"]) - meta.get("db_offset", 0.0)
-    return db, palette.decode(label_rgb, path), meta

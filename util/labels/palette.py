@@ -25,9 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from util.errors import UserError
+from util.files import LEVELS
 
 PALETTE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "palettes")
-BUILTIN_PALETTES = ("species", "community")
+BUILTIN_PALETTES = LEVELS  # one palette per label level, named after it
 BACKGROUND_RGB = (0, 0, 0)
 DEFAULT_TOLERANCE = 40.0
 

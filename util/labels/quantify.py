@@ -30,7 +30,6 @@ import numpy as np
 
 from util.signal.spectrogram import row_freq_hz
 
-
 # --------------------------------------------------------------------------- occupancy of one tile
 
 def time_occupancy(class_map: np.ndarray, k: int, n_valid_frames: int | None = None,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from util.signal.audio import istft, stft_frames
 from util.errors import UserError
 from util.labels.palette import Palette
+from util.signal.audio import istft, stft_frames
 from util.signal.spectrogram import SpecParams, image_rows_to_bins, read_png
 
 

@@ -25,6 +25,7 @@ import soundfile as sf
 import soxr
 
 from util.errors import UserError
+from util.files import atomic_path
 
 DEFAULT_SR = 22050
 DEFAULT_BLOCK_S = 30.0
@@ -117,20 +118,14 @@ def read_audio(path: str, sr: int = DEFAULT_SR, channel: int | None = None) -> t
 
 def write_audio(path: str, samples: np.ndarray, sr: int) -> None:
     """Write float32 WAV atomically (temporary name, then rename)."""
-    tmp = _tmp_name(path)
-    sf.write(tmp, np.asarray(samples, dtype=np.float32), sr, subtype="FLOAT", format="WAV")
-    os.replace(tmp, path)
+    with atomic_path(path) as temp:
+        sf.write(temp, np.asarray(samples, dtype=np.float32), sr, subtype="FLOAT", format="WAV")
 
 
 def _to_mono(raw: np.ndarray, channel: int | None) -> np.ndarray:
     if channel is not None:
         return raw[:, channel]
     return raw[:, 0] if raw.shape[1] == 1 else raw.mean(axis=1)
-
-
-def _tmp_name(path: str) -> str:
-    head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.part{os.getpid()}")
 
 
 def _one_line(exc: Exception) -> str:

@@ -27,9 +27,17 @@ import numpy as np
 from PIL import Image
 
 from util import __version__
-from util.signal.audio import (DEFAULT_BLOCK_S, StreamingSTFT, audio_info, get_window, iter_blocks,
-                    n_frames_for, resampled_length)
 from util.errors import UserError
+from util.files import temp_name, write_bytes
+from util.signal.audio import (
+    DEFAULT_BLOCK_S,
+    StreamingSTFT,
+    audio_info,
+    get_window,
+    iter_blocks,
+    n_frames_for,
+    resampled_length,
+)
 
 PNG_TEXT_KEY = "spectrogram"
 PNG_IDAT_BYTES = 1 << 20  # compressed bytes per IDAT chunk of a PNG written in blocks of rows
@@ -39,7 +47,28 @@ MAX_PENDING_WRITES = 32  # tiles waiting for the PNG writer thread
 
 @dataclass(frozen=True)
 class SpecParams:
-    """Everything that decides what a spectrogram pixel means. The one home of these defaults."""
+    """Everything that decides what a spectrogram pixel means. The one home of these defaults.
+
+    Parameters
+    ----------
+    sr : int
+        working sample rate, Hz; recordings are resampled to it (their own rate is kept in the metadata)
+    n_fft : int
+        FFT length, samples; the image has ``n_fft // 2`` rows (bins 0 .. n_fft/2 - 1, Nyquist dropped)
+    hop_length : int
+        samples between frames; one image column is one frame
+    window : str
+        scipy window name (periodic)
+    db_floor, db_ceil : float
+        dB re full scale mapped to grey 0 and 255 (a full-scale sine reads 0 dB)
+    tile_frames : int
+        tile width, frames (256 frames = 2.97 s at the defaults)
+
+    Examples
+    --------
+    >>> SpecParams().n_rows, round(SpecParams().tile_s, 2)
+    (256, 2.97)
+    """
 
     sr: int = 22050             # working sample rate, Hz
     n_fft: int = 512            # FFT length, samples
@@ -183,21 +212,9 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def temp_name(path: str) -> str:
-    """The temporary name a file is written under before it is renamed into place (same folder, hidden)."""
-    head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.part{os.getpid()}")
-
-
 def write_png(path: str, pixels: np.ndarray, meta: dict | None = None) -> None:
     """Write a grey (H, W) or RGB (H, W, 3) uint8 image atomically, with metadata if given."""
-    head = os.path.dirname(path)
-    if head:
-        os.makedirs(head, exist_ok=True)
-    tmp = temp_name(path)
-    with open(tmp, "wb") as handle:
-        handle.write(encode_png(pixels, meta))
-    os.replace(tmp, path)
+    write_bytes(path, encode_png(pixels, meta))
 
 
 class PngStreamWriter:

@@ -1,0 +1,292 @@
+"""job06's tables: each one's columns and values on hand-made cases, the xlsx files, and a tiny run end to end."""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from util.evaluation.classification import (
+    choose_area_thresholds,
+    classification_table,
+    f1_scores,
+)
+from util.evaluation.denoising import EMPTY_MASK, denoising_scores, denoising_table
+from util.evaluation.occupancy import occupancy_table
+from util.evaluation.pixel_f1 import pixel_counts, pixel_f1_table
+from util.evaluation.profiles import frequency_profile_table
+from util.evaluation.registry import TABLE_FILES
+from util.evaluation.separation import SILENCE, separation_scores, separation_table
+from util.evaluation.training_curves import ssim_lpips_table
+from util.evaluation.workbook import ABOUT_SHEET, read_workbook, write_workbook
+from util.gan.options import finish_options, train_parser
+from util.gan.train import train
+from util.labels.palette import load_palette
+from util.synth import generate_dataset
+
+PALETTES = {level: load_palette(level) for level in ("species", "community")}
+SPECIES_COLUMNS = [c.display_name for c in PALETTES["species"].classes]
+CUCKOO = "Lesser Cuckoo (Cuculus poliocephalus)"
+
+
+# --------------------------------------------------------------------------- tables on hand-made cases
+
+def test_ssim_lpips_table_has_the_papers_columns_and_every_epoch_of_both_logs():
+    species = pd.DataFrame({"epoch": [1, 2, 3], "ssim": [0.1, 0.2, 0.3], "lpips": [0.5, 0.4, 0.3], "pixel_f1": 0})
+    community = pd.DataFrame({"epoch": [1, 2], "ssim": [0.6, 0.7], "lpips": [np.nan, np.nan]})
+    table = ssim_lpips_table({"species": species, "community": community})
+    assert list(table.columns) == ["epoch", "community ssim", "community lpips", "species ssim", "species lpips"]
+    assert table["epoch"].tolist() == [1, 2, 3]
+    assert table["species ssim"].tolist() == [0.1, 0.2, 0.3]
+    assert np.isnan(table.loc[2, "community ssim"]) and table.loc[1, "community ssim"] == 0.7
+    assert ssim_lpips_table({"species": species, "community": None})["community ssim"].isna().all()
+
+
+def test_frequency_table_gives_the_mean_level_per_frequency_of_each_class():
+    db = np.full((256, 4), -90.0)
+    species_map = np.zeros((256, 4), np.uint8)
+    row_3khz = 255 - round(3000 * 512 / 22050)
+    species_map[row_3khz, :2] = PALETTES["species"].index("lesser-cuckoo")
+    db[row_3khz, :2] = [-40.0, -60.0]
+    community_map = (species_map > 0).astype(np.uint8)   # bird
+    table = frequency_profile_table([db], {"species": [species_map], "community": [community_map]}, PALETTES,
+                                    22050, 512)
+    assert list(table.columns) == ["frequency(Hz)", *SPECIES_COLUMNS, "bird", "insect", "human"]
+    at_3khz = table.iloc[(table["frequency(Hz)"] - 3000).abs().argmin()]
+    assert at_3khz[CUCKOO] == pytest.approx(-50.0) and at_3khz["bird"] == pytest.approx(-50.0)
+    assert table[CUCKOO].notna().sum() == 1 and table["insect"].isna().all()
+    assert table["frequency(Hz)"].is_monotonic_increasing
+
+
+def test_occupancy_table_gives_percentages_for_gan_and_truth():
+    true = np.zeros((4, 10), np.uint8)
+    true[0, :5] = 1                         # class 1 in half the frames, 5 of 40 cells
+    gan = np.zeros((4, 10), np.uint8)
+    gan[:2, :2] = 1                         # in 2 frames, 4 cells
+    maps = lambda m: {"species": [m], "community": [m]}
+    table = occupancy_table(maps(gan), maps(true), PALETTES)
+    assert list(table.columns) == ["community/species", "time percentage", "acoustic space percentage",
+                                   "true time percentage", "true acoustic space percentage"]
+    assert table["community/species"].tolist() == [*SPECIES_COLUMNS, "bird", "insect", "human"]
+    first = table.iloc[0]
+    assert (first["time percentage"], first["acoustic space percentage"]) == pytest.approx((20.0, 10.0))
+    assert (first["true time percentage"], first["true acoustic space percentage"]) == pytest.approx((50.0, 12.5))
+
+
+def test_a_perfect_gan_mask_denoises_to_the_clean_spectrogram_and_no_denoise_does_not():
+    clean = np.full((8, 8), -100.0)
+    clean[2:4, 2:6] = -30.0
+    mixture = np.full((8, 8), -60.0)        # noise everywhere
+    mixture[2:4, 2:6] = -30.0
+    mask = clean > -100
+    scores = denoising_scores(clean, mixture, mask, {"spectral subtraction": mixture - 20}, -100.0, 0.0)
+    assert scores["GAN"] == 0.0
+    assert scores["no denoise"] == pytest.approx(np.mean(np.where(mask, 0, 0.4) ** 2))
+    assert scores[EMPTY_MASK] == pytest.approx(np.mean(np.where(mask, 0.7, 0) ** 2))
+    assert 0 < scores["spectral subtraction"] < scores["no denoise"]
+
+
+def test_denoising_table_has_the_papers_columns_plus_gating_and_a_reference():
+    records = [{"tile": t, "species": "lesser-cuckoo", "method": m, "mse": v}
+               for t, offset in (("a", 0.0), ("b", 0.2))
+               for m, v in (("GAN", 0.1), ("spectral subtraction", 0.2), ("Wiener filtering", 0.3),
+                            ("no denoise", 0.4), ("spectral gating", 0.5), (EMPTY_MASK, 0.6))
+               for v in [v + offset]]
+    table = denoising_table(records, PALETTES["species"])
+    assert list(table.columns) == ["species", "GAN", "spectral subtraction", "Wiener filtering", "no denoise",
+                                   "spectral gating", EMPTY_MASK]
+    row = table.set_index("species").loc[CUCKOO]
+    assert row["GAN"] == pytest.approx(0.2) and row["no denoise"] == pytest.approx(0.5)
+    assert len(table) == 8 and table.set_index("species").drop(CUCKOO).isna().all().all()
+
+
+def test_separation_scores_a_perfect_estimate_at_zero_mse_and_high_si_sdr():
+    rng = np.random.default_rng(0)
+    reference = rng.standard_normal(1000) * 0.1
+    mixture = reference + rng.standard_normal(1000) * 0.1
+    scores = {s["method"]: s for s in separation_scores(reference, {"GAN": reference, "NMF": mixture}, mixture)}
+    assert scores["GAN"]["mse"] == 0.0 and scores["GAN"]["si_sdr"] > 100
+    assert scores["NMF"]["si_sdri"] == pytest.approx(0.0)
+
+
+def test_separation_table_has_mse_and_si_sdr_for_gan_and_nmf():
+    records = [{"tile": "a", "community": "bird", "method": "GAN", "mse": 1e-5, "si_sdr": 10.0, "si_sdri": 5.0},
+               {"tile": "a", "community": "bird", "method": "NMF", "mse": 3e-5, "si_sdr": 2.0, "si_sdri": -3.0},
+               {"tile": "b", "community": "bird", "method": "GAN", "mse": 3e-5, "si_sdr": np.nan, "si_sdri": np.nan},
+               {"tile": "a", "community": "bird", "method": SILENCE, "mse": 4e-5, "si_sdr": np.nan, "si_sdri": np.nan}]
+    table = separation_table(records, PALETTES["community"])
+    assert list(table.columns) == ["community", "GAN", "NMF", "GAN SI-SDR (dB)", "NMF SI-SDR (dB)",
+                                   "GAN SI-SDR improvement (dB)", "NMF SI-SDR improvement (dB)", SILENCE]
+    bird = table.set_index("community").loc["bird"]
+    assert bird["GAN"] == pytest.approx(2e-5) and bird["GAN SI-SDR (dB)"] == 10.0 and bird["NMF"] == 3e-5
+    assert bird[SILENCE] == 4e-5
+    assert table["community"].tolist() == ["bird", "insect", "human"]
+
+
+def test_gan_area_threshold_is_chosen_half_way_into_the_gap_that_maximises_training_f1():
+    areas = np.array([[0, 5], [3, 0], [50, 7], [80, 0], [2, 9]])
+    truth = np.array([[False, False], [False, False], [True, False], [True, False], [False, False]])
+    thresholds = choose_area_thresholds(areas, truth, per_species=True, fallback=20)
+    assert thresholds.tolist() == [26.5, 20.0]   # species 2 never present in training: the fallback
+    present = areas > thresholds
+    assert present[:, 0].tolist() == [False, False, True, True, False]
+
+
+def test_a_noisy_species_gets_the_threshold_with_the_best_f1_not_a_perfect_one():
+    areas = np.array([[10], [20], [30], [40], [25]])
+    truth = np.array([[False], [True], [True], [True], [False]])
+    # above 15: TP 3, FP 1 (F1 0.857); above 25: TP 2, FN 1 (F1 0.8); above 0: FP 2 (F1 0.75)
+    assert choose_area_thresholds(areas, truth)[0] == 15.0
+    assert choose_area_thresholds(areas, truth, per_species=False)[0] == 15.0
+
+
+def test_classification_table_gives_f1_per_species_and_the_mean_for_each_method():
+    truth = np.zeros((4, 8), bool)
+    truth[:2, 0] = True
+    truth[2, 1] = True
+    perfect = truth.copy()
+    half = truth.copy()
+    half[0, 0] = False
+    table = classification_table(truth, {"GAN": perfect, "ResNet50": half, "VGG16": None}, PALETTES["species"])
+    assert list(table.columns) == ["species", "GAN", "ResNet50", "VGG16"]
+    assert table["species"].tolist() == [*SPECIES_COLUMNS, "mean"]
+    assert table["GAN"].iloc[0] == 1.0 and table["ResNet50"].iloc[0] == pytest.approx(2 / 3)
+    assert table["GAN"].iloc[-1] == 1.0 and table["ResNet50"].iloc[-1] == pytest.approx((2 / 3 + 1) / 2)
+    assert table["VGG16"].isna().all() and np.isnan(f1_scores(truth, perfect)[2])
+
+
+def test_pixel_f1_table_gives_each_class_and_the_mean_at_both_levels():
+    true = np.zeros((4, 4), np.uint8)
+    true[0, :2] = 1
+    pred = true.copy()
+    pred[1, 0] = 1                          # one false positive: F1 = 4 / 5
+    counts = {"species": pixel_counts([pred], [true], 8), "community": pixel_counts([true], [true], 3)}
+    table = pixel_f1_table(counts, PALETTES)
+    assert list(table.columns) == ["level", "class", "pixel F1", "precision", "recall", "true pixels",
+                                   "predicted pixels"]
+    species = table[table["level"] == "species"].set_index("class")
+    assert species.loc[SPECIES_COLUMNS[0], "pixel F1"] == pytest.approx(0.8)
+    assert species.loc["mean", "pixel F1"] == pytest.approx(0.8)    # the only class that occurs
+    community = table[table["level"] == "community"].set_index("class")
+    assert list(community.index) == ["bird", "insect", "human", "mean"] and community.loc["mean", "pixel F1"] == 1.0
+
+
+def test_a_workbook_has_its_sheets_then_about_and_leaves_no_temporary_file(tmp_path):
+    path = str(tmp_path / "data02_frequency_quantification.xlsx")
+    gan, truth = pd.DataFrame({"frequency(Hz)": [0.0, 43.1], "bird": [np.nan, -50.0]}), pd.DataFrame({"x": [1]})
+    write_workbook(path, {"GAN": gan, "truth": truth}, {"data": "synthetic", "software": {"util": "0.1.0"}})
+    sheets = read_workbook(path)
+    assert list(sheets) == ["GAN", "truth", ABOUT_SHEET]
+    assert sheets["about"].set_index("item").loc["software", "value"] == '{"util": "0.1.0"}'
+    assert np.isnan(sheets["GAN"].loc[0, "bird"])
+    assert os.listdir(tmp_path) == ["data02_frequency_quantification.xlsx"]
+
+
+# --------------------------------------------------------------------------- job06 end to end
+
+TINY = ["--preset", "demo", "--ngf", "8", "--ndf", "8", "--n_epochs", "1", "--n_epochs_decay", "0",
+        "--gpu_ids", "-1", "--seed", "3", "--print_freq", "100"]
+COLUMNS = {
+    "ssim_lpips": ["epoch", "community ssim", "community lpips", "species ssim", "species lpips"],
+    "frequency": ["frequency(Hz)", *SPECIES_COLUMNS, "bird", "insect", "human"],
+    "occupancy": ["community/species", "time percentage", "acoustic space percentage", "true time percentage",
+                  "true acoustic space percentage"],
+    "denoising": ["species", "GAN", "spectral subtraction", "Wiener filtering", "no denoise", "spectral gating",
+                  EMPTY_MASK],
+    "separation": ["community", "GAN", "NMF", "GAN SI-SDR (dB)", "NMF SI-SDR (dB)", "GAN SI-SDR improvement (dB)",
+                   "NMF SI-SDR improvement (dB)", SILENCE],
+    "classification": ["species", "GAN", "ResNet50", "VGG16"],
+    "pixel_f1": ["level", "class", "pixel F1", "precision", "recall", "true pixels", "predicted pixels"],
+}
+
+
+def run_job06(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "job06_evaluate.py"), *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """job00 with a handful of clips -> 1-epoch tiny models of both levels -> job06 with tiny CNN and NMF settings."""
+    started = time.perf_counter()
+    root = tmp_path_factory.mktemp("eval")
+    generate_dataset(str(root), n_train=6, n_test=3, seed=2, workers=1, progress=False)
+    for level in ("species", "community"):
+        train(finish_options(train_parser("test").parse_args(
+            ["--dataroot", str(root / "input_img"), "--checkpoints_dir", str(root / "out_gan_mdl"),
+             "--level", level, *TINY])))
+    args = ["--root", str(root), "--checkpoints_dir", str(root / "out_gan_mdl"), "--out", str(root / "data"),
+            "--gpu_ids", "-1", "--cnn_epochs", "1", "--cnn_image_size", "32", "--cnn_batch_size", "4",
+            "--cnn_weights", str(root / "no_such_folder"), "--nmf_components", "2", "--nmf_iter", "20",
+            "--n_examples", "1"]  # the data seed comes from job00's input_wav/dataset.json
+    result = run_job06(*args)
+    return root, args, result, time.perf_counter() - started
+
+
+def test_job06_writes_every_table_with_its_columns_and_an_about_sheet(tiny_run):
+    root, _, result, seconds = tiny_run
+    assert result.returncode == 0, result.stderr
+    print(f"tiny run (job00 + 2 trainings + job06): {seconds:.0f} s")
+    for key, name in TABLE_FILES.items():
+        sheets = read_workbook(str(root / "data" / name))
+        expected_sheets = ["GAN", "truth", ABOUT_SHEET] if key == "frequency" else ["data", ABOUT_SHEET]
+        assert list(sheets) == expected_sheets, name
+        assert list(next(iter(sheets.values())).columns) == COLUMNS[key], name
+        about = sheets[ABOUT_SHEET].set_index("item")["value"]
+        assert {"table", "metric domain", "software"} <= set(about.index), name
+        assert '"util": "0.1.0"' in about["software"]
+        if key != "ssim_lpips":
+            assert about["data seed"] == 2 and "synthetic" in about["data"]
+    assert not [n for n in os.listdir(root / "data") if n.startswith(".")]
+
+
+def test_job06_tables_hold_numbers_from_the_run(tiny_run):
+    root = tiny_run[0]
+    ssim = read_workbook(str(root / "data" / TABLE_FILES["ssim_lpips"]))["data"]
+    assert ssim["epoch"].tolist() == [1] and 0 <= ssim.loc[0, "species ssim"] <= 1
+    denoising = read_workbook(str(root / "data" / TABLE_FILES["denoising"]))["data"]
+    assert denoising["no denoise"].notna().any()
+    pixel = read_workbook(str(root / "data" / TABLE_FILES["pixel_f1"]))["data"]
+    assert set(pixel["level"]) == {"species", "community"} and (pixel["class"] == "mean").sum() == 2
+    classification = read_workbook(str(root / "data" / TABLE_FILES["classification"]))
+    assert "random initialisation" in classification["about"].set_index("item").loc["counts", "value"]
+
+
+def test_job06_draws_every_figure(tiny_run):
+    folder = tiny_run[0] / "data" / "figures"
+    names = sorted(os.listdir(folder))
+    assert len(names) == 9 and all(n.endswith(".png") for n in names)
+    assert all(os.path.getsize(folder / n) > 2000 for n in names)
+
+
+def test_job06_says_once_that_the_cnns_train_from_scratch_and_prints_a_summary(tiny_run):
+    _, _, result, _ = tiny_run
+    lines = [line for line in result.stderr.splitlines() if "--cnn_weights" in line]
+    assert len(lines) == 1 and "no such folder" in lines[0] and "from scratch" in lines[0]
+    assert "pixel F1" in result.stdout and "denoising" in result.stdout and "separation" in result.stdout
+    assert "figures in" in result.stdout
+
+
+def test_job06_keeps_finished_tables_unless_overwrite(tiny_run):
+    root, args, _, _ = tiny_run
+    path = root / "data" / TABLE_FILES["denoising"]
+    before = os.path.getmtime(path)
+    result = run_job06(*args)
+    assert result.returncode == 0, result.stderr
+    assert os.path.getmtime(path) == before and "existing outputs kept" in result.stdout
+
+
+def test_job06_without_generators_makes_what_it_can_and_names_the_missing_files(tiny_run, tmp_path):
+    root = tiny_run[0]
+    result = run_job06("--root", str(root), "--checkpoints_dir", str(tmp_path / "none"), "--out", str(tmp_path / "d"),
+                       "--gpu_ids", "-1", "--cnn_models", "none")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2
+    assert "species_net_G.pth: no such generator" in errors[0] and "data02_frequency_quantification.xlsx" in errors[0]
+    assert "community_net_G.pth: no such generator" in errors[1] and "data05_source_separation.xlsx" in errors[1]
+    assert sorted(os.listdir(tmp_path / "d")) == ["data01_ssim_lpips.xlsx", "figures"]

@@ -1,0 +1,158 @@
+"""job03 / job04 as users run them, on a tiny synthetic set with a small network."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT
+
+from util.gan.options import finish_options, train_parser
+from util.gan.train import epoch_order, sampling_weights, train
+from util.synth import generate_dataset
+
+TINY = ["--preset", "demo", "--ngf", "8", "--ndf", "8", "--n_epochs", "1", "--n_epochs_decay", "1",
+        "--print_freq", "1", "--gpu_ids", "-1", "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def dataroot(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth")
+    generate_dataset(str(root), n_train=4, n_test=2, seed=11, workers=1, progress=False)
+    return str(root / "input_img")
+
+
+def options(dataroot, checkpoints, *extra):
+    return finish_options(train_parser("test").parse_args(
+        ["--dataroot", dataroot, "--checkpoints_dir", str(checkpoints), *TINY, *extra]))
+
+
+def run_job(script, *args, **kwargs):
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600, **kwargs)
+
+
+def weights(path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(dataroot, tmp_path_factory):
+    """The weights of a run never stopped (2 epochs of 4 steps)."""
+    folder = tmp_path_factory.mktemp("whole")
+    assert train(options(dataroot, folder)).finished
+    return folder
+
+
+@pytest.mark.parametrize("stop_at_step", [3, 4, 6])
+def test_run_stopped_at_any_step_and_resumed_ends_with_the_same_weights(dataroot, uninterrupted, tmp_path,
+                                                                         stop_at_step):
+    first = train(options(dataroot, tmp_path / "split"), stop_after_step=lambda step: step == stop_at_step)
+    assert not first.finished
+    second = train(options(dataroot, tmp_path / "split", "--continue_train"))
+    assert second.finished
+    a = weights(uninterrupted / "species" / "latest_net_G.pth")
+    b = weights(tmp_path / "split" / "species" / "latest_net_G.pth")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    d_a = weights(uninterrupted / "species" / "latest_net_D.pth")
+    d_b = weights(tmp_path / "split" / "species" / "latest_net_D.pth")
+    assert all(torch.equal(d_a[k], d_b[k]) for k in d_a)
+
+
+def test_each_epoch_logs_test_scores_and_the_final_generator_has_the_published_name(uninterrupted):
+    tmp_path = uninterrupted
+    with open(tmp_path / "species" / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert {"epoch", "ssim", "lpips", "pixel_f1", "f1_lesser-cuckoo", "f1_harterts-leaf-warbler"} <= rows[0].keys()
+    assert all(0.0 <= float(r["ssim"]) <= 1.0 for r in rows)
+    final = weights(tmp_path / "species_net_G.pth")
+    assert "model.model.0.weight" in final and final["model.model.0.weight"].shape[:2] == (8, 1)
+    saved = json.load(open(tmp_path / "species" / "train_opt.json"))
+    assert saved["ngf"] == 8 and saved["level"] == "species" and saved["netG"] == "unet_256"
+
+
+def test_a_finished_run_is_skipped_and_an_unfinished_one_needs_continue_train_or_overwrite(dataroot, uninterrupted,
+                                                                                            tmp_path):
+    again = run_job("job03_train.py", "--dataroot", dataroot, "--checkpoints_dir", str(uninterrupted), *TINY)
+    assert again.returncode == 0 and "already trained" in again.stdout
+    train(options(dataroot, tmp_path), stop_after_step=lambda step: step == 2)
+    refused = run_job("job03_train.py", "--dataroot", dataroot, "--checkpoints_dir", str(tmp_path), *TINY)
+    assert refused.returncode == 2 and "--continue_train" in refused.stderr and "Traceback" not in refused.stderr
+    fresh = train(options(dataroot, tmp_path, "--overwrite"))
+    assert fresh.finished
+    with open(tmp_path / "species" / "metrics.csv") as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "2"]
+
+
+def test_ctrl_c_saves_and_says_how_to_resume(dataroot, tmp_path):
+    args = [sys.executable, os.path.join(ROOT, "job03_train.py"), "--dataroot", dataroot,
+            "--checkpoints_dir", str(tmp_path), *TINY[:-6], "--n_epochs", "50", "--seed", "3"]
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "species" / "loss_log.csv"
+    deadline = time.time() + 300
+    while not log.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 130, err
+    assert "resume with:" in err and "--continue_train" in err and "Traceback" not in err
+    state = torch.load(tmp_path / "species" / "latest_state.pth", map_location="cpu", weights_only=True)
+    assert state["progress"]["epoch"] >= 1
+
+
+def test_job04_scores_every_test_pair_with_the_options_the_run_was_trained_with(dataroot, tmp_path):
+    train(options(dataroot, tmp_path, "--level", "community"))
+    result = run_job("job04_test.py", "--dataroot", dataroot, "--checkpoints_dir", str(tmp_path), "--name", "community",
+                     "--results_dir", str(tmp_path / "out"), "--gpu_ids", "-1")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out" / "community" / "test_latest"
+    images = sorted(os.listdir(out / "images"))
+    assert len(images) == 3 * 2 and images[0].endswith("_fake_B.png")
+    summary = next(csv.DictReader(open(out / "summary.csv")))
+    assert {"pixel_f1", "ssim", "lpips", "mse", "f1_bird", "f1_insect", "f1_human"} <= summary.keys()
+    assert summary["n_images"] == "2"
+    assert "pixel F1" in result.stdout
+
+
+@pytest.mark.parametrize("case", ["missing_dataroot", "empty_split", "not_a_checkpoint", "other_architecture", "no_cuda"])
+def test_bad_inputs_give_one_clear_line(dataroot, tmp_path, case):
+    empty = tmp_path / "empty"
+    os.makedirs(empty / "train_species_samples")
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"this is not a checkpoint")
+    other = tmp_path / "other.pth"
+    torch.save({"conv.weight": torch.zeros(3, 3, 3, 3)}, other)
+    script, args, expected = {
+        "missing_dataroot": ("job03_train.py", ["--dataroot", str(tmp_path / "nowhere"), *TINY], "no such folder"),
+        "empty_split": ("job03_train.py", ["--dataroot", str(empty), *TINY], "no A|B pair images"),
+        "not_a_checkpoint": ("job04_test.py", ["--dataroot", dataroot, "--weights", str(junk)], "not a PyTorch checkpoint"),
+        "other_architecture": ("job04_test.py", ["--dataroot", dataroot, "--weights", str(other)], "not pix2pix generator weights"),
+        "no_cuda": ("job03_train.py", ["--dataroot", dataroot, *TINY[:-4], "--gpu_ids", "0"], "CUDA is not available"),
+    }[case]
+    if case == "no_cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = run_job(script, *args, "--checkpoints_dir", str(tmp_path / "ck"))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0] and lines[0].startswith("error: ")
+
+
+def test_balanced_epoch_order_is_repeatable_and_favours_labelled_pairs():
+    foreground = np.array([0.0, 0.0, 0.5, 0.05])
+    weights = sampling_weights(foreground, 0.5)
+    order = epoch_order(7, 3, 4, False, weights)
+    assert order == epoch_order(7, 3, 4, False, weights) and len(order) == 4
+    many = np.concatenate([epoch_order(7, epoch, 4, False, weights) for epoch in range(1, 501)])
+    share = np.bincount(many, minlength=4) / len(many)
+    expected = weights / weights.sum()
+    assert share == pytest.approx(expected, abs=0.02)
+    assert share[2] > 0.5 and share[0] < 0.1
+    assert sampling_weights(foreground, 0) is None
+    assert sorted(epoch_order(7, 3, 4, False, None)) == [0, 1, 2, 3]

@@ -1,0 +1,71 @@
+"""The state the tables share (:class:`Evaluation`): tiles, generators and generated maps, each made on first use.
+
+A table's compute function takes an :class:`Evaluation` and reads what it needs from it, so the
+generators run, and the pairs are read, only if some table asks for them, and only once.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from util.evaluation.data import Tile, load_tiles, valid_maps
+from util.evaluation.generator import (
+    LoadedGenerator,
+    generate_class_maps,
+    load_eval_generator,
+)
+from util.evaluation.options import EvaluationOptions
+from util.files import LEVELS
+from util.labels.palette import load_palette
+
+
+class Evaluation:
+    """The state job06 shares between tables, each piece computed on first use.
+
+    ``notes`` collects one-line remarks for job06 to print; ``counts`` holds, per table key, the counts
+    its computation measured (tiles per class, training clips, thresholds), for its about sheet.
+    """
+
+    def __init__(self, opt: EvaluationOptions):
+        self.opt = opt
+        self.palettes = {level: load_palette(level) for level in LEVELS}
+        self._cache: dict = {}
+        self.notes: list[str] = []
+        self.counts: dict[str, dict] = {}
+
+    def _cached(self, key, make: Callable):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @property
+    def test_tiles(self) -> list[Tile]:
+        return self._cached("test_tiles", lambda: load_tiles(self.opt.root, "test", self.palettes,
+                                                             max_tiles=self.opt.max_test_tiles))
+
+    @property
+    def train_tiles(self) -> list[Tile]:
+        return self._cached("train_tiles", lambda: load_tiles(self.opt.root, "train", self.palettes, ("species",)))
+
+    def generator(self, level: str) -> LoadedGenerator:
+        # a file given by name has no known run, hence no training options
+        run = None if self.opt.given_weights(level) else self.opt.run_folder(level)
+        return self._cached(("generator", level), lambda: load_eval_generator(
+            self.opt.weights(level), run, self.opt.device))
+
+    def gan_maps(self, level: str, split: str = "test") -> list[np.ndarray]:
+        """The generated class map of every tile of ``split`` (full width)."""
+        def make():
+            tiles = self.test_tiles if split == "test" else self.train_tiles
+            return generate_class_maps(self.generator(level), [t.spec_pixels for t in tiles], self.palettes[level],
+                                       self.opt.device, self.opt.batch_size, f"{level} GAN on {split} tiles",
+                                       self.opt.progress)
+        return self._cached(("gan_maps", level, split), make)
+
+    def valid_gan_maps(self, level: str) -> list[np.ndarray]:
+        return valid_maps(self.gan_maps(level), self.test_tiles)
+
+    def valid_true_maps(self, level: str) -> list[np.ndarray]:
+        return [t.true_maps[level][:, :t.n_valid] for t in self.test_tiles]

@@ -1,0 +1,256 @@
+"""data05: source separation, per community: the GAN's mask against supervised NMF, on the waveform.
+
+True source = the sum of that community's part WAVs over the tile's span (first to last frame centre);
+GAN = the mixture's STFT under the GAN community mask, inverted with the mixture's phase
+(:func:`util.labels.separation.masked_audio`); NMF = the same with NMF's soft mask. MSE in (full scale)²,
+SI-SDR and its improvement over the unprocessed mixture in dB; means over tiles where the community is
+present. A reference column, "silence", is the MSE of an all-zero estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from util.errors import UserError
+from util.evaluation.about import (
+    BASELINE_CHOICE_SCRIPT,
+    default_settings,
+    tile_table_about,
+)
+from util.evaluation.baselines import NMFSeparator
+from util.evaluation.context import Evaluation
+from util.evaluation.data import (
+    GAN,
+    ClipAudio,
+    Tile,
+    community_audio,
+    community_of,
+    group_by_clip,
+    load_clip,
+    pairs_folder,
+    tiles_per_class,
+)
+from util.evaluation.options import EvaluationOptions
+from util.labels.palette import Palette
+from util.labels.separation import masked_audio, tile_spectrum
+from util.metrics import audio_mse, si_sdr, si_sdr_improvement
+from util.signal.spectrogram import SpecParams
+
+NMF = "NMF"
+SEPARATORS = (GAN, NMF)
+SILENCE = "silence (reference)"         # an all-zero estimate: its waveform MSE is the true source's power
+SILENT_ESTIMATES = "silent estimates (SI-SDR undefined: left out of the SI-SDR means, kept in the MSE means)"
+
+WHAT = {
+    "table": "data05: source separation, per community: MSE between separated and true source audio (lower is "
+             "better), and SI-SDR and its improvement over the mixture (higher is better)",
+    "metric domain": "waveform MSE in (full scale)^2 and SI-SDR in dB, over the samples from a tile's first to its "
+                     "last frame centre; mean over "
+                     "the test tiles where the community is present in truth. True source = sum of the "
+                     "community's part WAVs (bird = every species part); GAN = ISTFT of the mixture's STFT "
+                     "under the GAN community mask (binary, mixture phase); NMF = the same under NMF's soft mask. "
+                     "SI-SDR improvement = SI-SDR(estimate) - SI-SDR(mixture). silence (reference) = the MSE of "
+                     "an all-zero estimate (the true source's power): a method is useful only below it. SI-SDR "
+                     "is undefined (empty) for a silent estimate (an empty mask); such tiles are counted in "
+                     "the counts and left out of the SI-SDR means only."}
+NMF_METHOD = ("util.evaluation.baselines.NMFSeparator, supervised: bases learned per community from the training "
+              "split's part WAVs (bird = every species part, insect, human; each trimmed to its non-zero span) plus "
+              "a background source from background.wav, fixed at test time; soft masks; mixture phase")
+NMF_WHY = (f"the number of bases per source was chosen by {BASELINE_CHOICE_SCRIPT}, which learns bases from part "
+           f"of the training split of a job00 set for each candidate (number of bases, mask power), scores the "
+           f"rest of that split as this table scores the test split, and prints the comparison")
+
+
+@dataclass(frozen=True)
+class NMFSettings:
+    """Supervised NMF as job06 runs it (see :class:`util.evaluation.baselines.NMFSeparator`)."""
+
+    n_components: int = 16          # basis spectra per source (bird, insect, human) and for the background
+    n_iter: int = 200               # iterations when learning the bases
+    n_iter_separate: int = 100      # activation updates on each test mixture
+    max_frames: int = 20000         # STFT frames of training audio per source, at most (a seeded subset of clips)
+    seed: int = 0
+
+
+def nmf_settings(opt: EvaluationOptions) -> NMFSettings:
+    """job06's NMF settings from its flags."""
+    return NMFSettings(opt.nmf_components, opt.nmf_iter, max_frames=opt.nmf_max_frames, seed=opt.seed)
+
+
+def nmf_training_audio(root: str, train_tiles: list[Tile], species: Palette, communities: Palette,
+                       settings: NMFSettings) -> tuple[dict[str, list[np.ndarray]], list[np.ndarray]]:
+    """Training audio per community and of the background, from the training split's part WAVs.
+
+    bird = every species part, insect = insect.wav, human = human.wav; each part trimmed to its
+    non-zero span (job00 pads a call with exact zeros); background = background.wav whole. Clips are
+    taken in a seeded random order until a source has ``max_frames`` frames. A community absent from
+    the training split is left out (NMF cannot separate it; its NMF cells stay empty).
+    """
+    groups = list(group_by_clip(root, train_tiles))
+    order = np.random.default_rng(settings.seed).permutation(len(groups))
+    params = train_tiles[0].params
+    sources = {name: [] for name in communities.names}
+    background: list[np.ndarray] = []
+    frames = {name: 0 for name in [*communities.names, "background"]}
+    for index in tqdm(order, desc="NMF training audio", unit="clip", disable=None, leave=False):
+        if all(n >= settings.max_frames for n in frames.values()):
+            break
+        clip = load_clip(groups[index], params.sr, with_background=True)
+        _add_parts(clip, species, params, settings.max_frames, sources, frames)
+        if frames["background"] < settings.max_frames:
+            background.append(clip.background)
+            frames["background"] += 1 + len(clip.background) // params.hop_length
+    if not any(sources.values()) or not background:
+        raise UserError(f"{pairs_folder(root, 'train', 'species')}: the training split holds no source audio to "
+                        f"learn NMF bases from; make a larger split with job00")
+    return {name: clips for name, clips in sources.items() if clips}, background
+
+
+def _add_parts(clip: ClipAudio, species: Palette, params: SpecParams, max_frames: int,
+               sources: dict[str, list[np.ndarray]], frames: dict[str, int]) -> None:
+    """Add a clip's parts, trimmed, to their community's training audio, until it has ``max_frames``."""
+    for slug, audio in clip.parts.items():
+        name = community_of(slug, species)
+        if name in sources and frames[name] < max_frames:
+            trimmed = _trim_silence(audio)
+            if len(trimmed) >= params.n_fft:
+                sources[name].append(trimmed)
+                frames[name] += 1 + len(trimmed) // params.hop_length
+
+
+def _trim_silence(audio: np.ndarray) -> np.ndarray:
+    nonzero = np.flatnonzero(audio)
+    return audio[nonzero[0]:nonzero[-1] + 1] if nonzero.size else audio[:0]
+
+
+def fit_nmf(sources: dict[str, list[np.ndarray]], background: list[np.ndarray], params: SpecParams,
+            settings: NMFSettings) -> NMFSeparator:
+    """Learn the bases (fixed at test time) of each community and of the background."""
+    separator = NMFSeparator(settings.n_components, n_iter=settings.n_iter, n_iter_separate=settings.n_iter_separate,
+                             random_state=settings.seed, n_fft=params.n_fft, hop_length=params.hop_length,
+                             window=params.window)
+    return separator.fit(sources, background=background)
+
+
+def separation_scores(reference: np.ndarray, estimates: dict[str, np.ndarray], mixture: np.ndarray) -> list[dict]:
+    """Waveform MSE, SI-SDR (dB) and SI-SDR improvement (dB) of each method's estimate of ``reference``."""
+    return [{"method": method, "mse": audio_mse(estimate, reference), "si_sdr": si_sdr(estimate, reference),
+             "si_sdri": si_sdr_improvement(estimate, reference, mixture)}
+            for method, estimate in estimates.items()]
+
+
+def separation_records(root: str, tiles: list[Tile], gan_maps: list[np.ndarray], separator: NMFSeparator,
+                       palettes: dict[str, Palette], min_true_pixels: int, progress: bool = True) -> list[dict]:
+    """Per (tile, community present in truth, method): MSE, SI-SDR, SI-SDR improvement.
+    Records: tile, community, method, mse, si_sdr, si_sdri."""
+    records = []
+    for folder, indices in tqdm(group_by_clip(root, tiles).items(), desc="separation", unit="clip",
+                                disable=not progress or None):
+        clip = load_clip(folder, tiles[indices[0]].params.sr)
+        for i in indices:
+            records += separate_tile(tiles[i], gan_maps[i], clip, separator, palettes, min_true_pixels)
+    return records
+
+
+def separate_tile(tile: Tile, gan_map: np.ndarray, clip: ClipAudio, separator: NMFSeparator,
+                  palettes: dict[str, Palette], min_true_pixels: int) -> list[dict]:
+    """The records of one tile: each method's scores for each community present in its truth.
+
+    ``gan_map``: the tile's class map whose community masks are scored as ``GAN``.
+    """
+    spectrum = tile_spectrum(clip.mixture, tile.meta)
+    nmf_masks = separator.masks(spectrum)
+    true_map = tile.true_maps["community"][:, :tile.n_valid]
+    records = []
+    for k, name in enumerate(palettes["community"].names, start=1):
+        if (true_map == k).sum() < min_true_pixels:
+            continue
+        estimates = {GAN: masked_audio(spectrum, gan_map[:, :tile.n_valid] == k, tile.meta)}
+        if name in nmf_masks:
+            estimates[NMF] = masked_audio(spectrum, _bins_to_image(nmf_masks[name], tile.params), tile.meta)
+        reference, mixture = _tile_segment(community_audio(clip, name, palettes["species"]), clip.mixture, tile)
+        estimates = {m: e[: len(reference)] for m, e in estimates.items()}
+        estimates[SILENCE] = np.zeros(len(reference))
+        records += [{"tile": tile.stem, "community": name, **score}
+                    for score in separation_scores(reference, estimates, mixture)]
+    return records
+
+
+def _bins_to_image(mask: np.ndarray, params: SpecParams) -> np.ndarray:
+    """A mask indexed by STFT bin (bins, frames) -> image rows (low frequency at the bottom), Nyquist dropped."""
+    return np.asarray(mask)[: params.n_rows][::-1]
+
+
+def _tile_segment(source: np.ndarray, mixture: np.ndarray, tile: Tile) -> tuple[np.ndarray, np.ndarray]:
+    """The samples a tile's masked audio is scored on: from its first frame's centre to its last frame's,
+    within the clip. The masked audio's last hop, after the last centre, is left out: only one window's
+    tail covers it, and the overlap-add divides by that window's square (down to ~1e-5), which turns a
+    mask's edges into loud artefacts there."""
+    hop = tile.params.hop_length
+    start = tile.meta["start_frame"] * hop
+    stop = min(start + (tile.n_valid - 1) * hop, len(mixture))
+    return np.asarray(source[start:stop], np.float64), np.asarray(mixture[start:stop], np.float64)
+
+
+def separation_table(records: list[dict], communities: Palette) -> pd.DataFrame:
+    """data05: ``community``, ``GAN``, ``NMF`` (mean waveform MSE), then ``GAN SI-SDR (dB)``, ``NMF SI-SDR (dB)``,
+    ``GAN SI-SDR improvement (dB)``, ``NMF SI-SDR improvement (dB)``, and the MSE of ``silence (reference)``
+    (an all-zero estimate, i.e. the true source's power: a method that removes everything scores this);
+    means over tiles where the community is present (NaN SI-SDRs, from silent estimates, left out)."""
+    frame = pd.DataFrame(records, columns=["tile", "community", "method", "mse", "si_sdr", "si_sdri"])
+    means = frame.groupby(["community", "method"])[["mse", "si_sdr", "si_sdri"]].mean()
+    rows = []
+    for name in communities.names:
+        row = {"community": name}
+        for metric, suffix in (("mse", ""), ("si_sdr", " SI-SDR (dB)"), ("si_sdri", " SI-SDR improvement (dB)")):
+            for method in SEPARATORS:
+                row[f"{method}{suffix}"] = float(means[metric].get((name, method), np.nan))
+        row[SILENCE] = float(means["mse"].get((name, SILENCE), np.nan))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=separation_columns())
+
+
+def separation_columns() -> list[str]:
+    return ["community", GAN, NMF, f"{GAN} SI-SDR (dB)", f"{NMF} SI-SDR (dB)",
+            f"{GAN} SI-SDR improvement (dB)", f"{NMF} SI-SDR improvement (dB)", SILENCE]
+
+
+def compute(ev: Evaluation) -> dict[str, pd.DataFrame]:
+    """Learn NMF on the training split, then score the GAN and NMF on the test split."""
+    settings = nmf_settings(ev.opt)
+    sources, background = nmf_training_audio(ev.opt.root, ev.train_tiles, ev.palettes["species"],
+                                             ev.palettes["community"], settings)
+    counts = ev.counts.setdefault("separation", {})
+    counts["NMF training clips per source"] = {**{k: len(v) for k, v in sources.items()},
+                                               "background": len(background)}
+    for name in ev.palettes["community"].names:
+        if name not in sources:
+            ev.notes.append(f"data05: no {name} audio in the training split; NMF has no {name} bases "
+                            f"and its {name} cells are empty")
+    if ev.opt.progress:
+        tqdm.write("learning NMF bases from the training split ...")
+    separator = fit_nmf(sources, background, ev.test_tiles[0].params, settings)
+    records = separation_records(ev.opt.root, ev.test_tiles, ev.gan_maps("community"), separator,
+                                 ev.palettes, ev.opt.min_true_pixels, ev.opt.progress)
+    counts["test tiles per community"] = tiles_per_class(records, "community")
+    counts[SILENT_ESTIMATES] = {
+        method: sum(1 for r in records if r["method"] == method and not np.isfinite(r["si_sdr"]))
+        for method in SEPARATORS}
+    return {"data": separation_table(records, ev.palettes["community"])}
+
+
+def about(ev: Evaluation) -> dict:
+    nmf = {"method": NMF_METHOD, **default_settings(NMFSeparator, ("beta_loss", "mask_power")),
+           **asdict(nmf_settings(ev.opt)), "why": NMF_WHY}
+    return tile_table_about(ev, "separation", WHAT, ("community",),
+                            {"min true pixels": ev.opt.min_true_pixels, "NMF": nmf})
+
+
+def draw(sheets: dict[str, pd.DataFrame], path: str) -> str:
+    from util.evaluation.figures import plot_separation
+
+    return plot_separation(sheets["data"], path)

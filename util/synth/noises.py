@@ -1,0 +1,178 @@
+"""Models of the sounds that are not birds: insects and human sounds (sources), and the background.
+
+Insect and human models follow the species models' contract (:mod:`util.synth.calls`): ``(rng, sr)`` in,
+one float32 call of nominal peak 0.5 out, band-limited to the model's band in
+:data:`util.synth.bands.MODEL_BANDS_HZ`. Background models take the clip length too and return unit-RMS
+noise; :func:`background_noise` mixes them into the field-like background of a clip.
+
+Imports only :mod:`util.synth.dsp` and :mod:`util.synth.bands`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.signal
+
+from util.synth.bands import MODEL_BANDS_HZ
+from util.synth.dsp import (
+    Generator,
+    assemble,
+    band_limit,
+    db_jitter,
+    decay_envelope,
+    envelope,
+    finish,
+    harmonic_stack,
+    shaped_noise,
+    slow_wobble,
+    sweep,
+    to_samples,
+)
+
+# --------------------------------------------------------------------------- insects
+
+def cicada_buzz(rng: Generator, sr: int) -> np.ndarray:
+    """Cicada model: broadband noise pulsed fast (80-200 pulses a second), 2-6 s long, swelling in and
+    fading out."""
+    band_hz = MODEL_BANDS_HZ["cicada_buzz"]
+    n = to_samples(rng.uniform(2.0, 6.0), sr)
+    pulses = np.sin(np.pi * rng.uniform(80.0, 200.0) * np.arange(n) / sr) ** 4
+    noise = shaped_noise(rng, n, sr, *band_hz)
+    return finish(noise * pulses * envelope(n, sr, 0.3, 0.3), sr, band_hz)
+
+
+def cricket_chirps(rng: Generator, sr: int) -> np.ndarray:
+    """Cricket model: a pure carrier (3.8-5.2 kHz) in chirps of 3-5 pulses of 12-20 ms, 1.5-3 chirps a
+    second, for 2-5 s."""
+    carrier = rng.uniform(3800.0, 5200.0)
+    chirp_rate = rng.uniform(1.5, 3.0)
+    notes = []
+    for c in range(max(2, int(rng.uniform(2.0, 5.0) * chirp_rate))):
+        onset = c / chirp_rate
+        for _ in range(int(rng.integers(3, 6))):
+            n = to_samples(rng.uniform(0.012, 0.02), sr)
+            pulse = sweep(np.full(n, carrier), sr) * envelope(n, sr, 0.003, 0.004) * db_jitter(rng, 1.0)
+            notes.append((onset, pulse))
+            onset += n / sr + rng.uniform(0.01, 0.018)
+    return finish(assemble(notes, sr), sr, MODEL_BANDS_HZ["cricket_chirps"])
+
+
+def katydid_pulses(rng: Generator, sr: int) -> np.ndarray:
+    """Katydid model: trains of 0.2-0.6 s of short broadband clicks (3-6 ms, 20-60 a second), 2-5 trains
+    0.3-1 s apart."""
+    notes, onset = [], 0.0
+    for _ in range(int(rng.integers(2, 6))):
+        rate = rng.uniform(20.0, 60.0)
+        for k in range(max(2, int(rng.uniform(0.2, 0.6) * rate))):
+            n = to_samples(rng.uniform(0.003, 0.006), sr)
+            notes.append((onset + k / rate, rng.standard_normal(n) * decay_envelope(n, sr, 0.0005, n / sr / 3)))
+        onset += rng.uniform(0.2, 0.6) + rng.uniform(0.3, 1.0)
+    return finish(assemble(notes, sr), sr, MODEL_BANDS_HZ["katydid_pulses"], 300.0)
+
+
+# --------------------------------------------------------------------------- human sounds
+
+def road_vehicle(rng: Generator, sr: int) -> np.ndarray:
+    """Road vehicle pass-by model: brownish broadband noise under a bell-shaped 3-8 s envelope
+    (approach, pass, recede)."""
+    band_hz = MODEL_BANDS_HZ["road_vehicle"]
+    n = to_samples(rng.uniform(3.0, 8.0), sr)
+    t = np.linspace(-1.0, 1.0, n)
+    bell = np.exp(-0.5 * (t / rng.uniform(0.25, 0.4)) ** 2)
+    return finish(shaped_noise(rng, n, sr, *band_hz, -4.0) * bell, sr, band_hz)
+
+
+def engine_drone(rng: Generator, sr: int) -> np.ndarray:
+    """Engine or chainsaw model: a harmonic stack (fundamental 80-200 Hz, harmonics falling as 1/k^0.7)
+    whose pitch revs up and down, with some noise from 80 Hz up; 2-6 s."""
+    band_hz = MODEL_BANDS_HZ["engine_drone"]
+    n = to_samples(rng.uniform(2.0, 6.0), sr)
+    f0 = rng.uniform(80.0, 200.0) * (1.0 + rng.uniform(0.03, 0.2) * slow_wobble(rng, n, sr, 1.0))
+    tonal = harmonic_stack(f0, sr, 1.0 / np.arange(1, 60) ** 0.7, band_hz[1])
+    noise = 0.3 * shaped_noise(rng, n, sr, 80.0, band_hz[1], -3.0)
+    return finish((tonal + noise) * envelope(n, sr, 0.3, 0.3), sr, band_hz)
+
+
+def speech_babble(rng: Generator, sr: int) -> np.ndarray:
+    """Voiced speech-like babble model: 1-3 voices, each a sequence of syllables
+    (0.1-0.25 s, 4-5 a second) with a harmonic source (f0 100-240 Hz, gliding intonation)
+    shaped by three random formants (F1 300-800, F2 900-2200, F3 2300-3200 Hz); 2-5 s."""
+    n = to_samples(rng.uniform(2.0, 5.0), sr)
+    out = np.zeros(n)
+    for _ in range(int(rng.integers(1, 4))):
+        out += _voice(rng, n, sr) * db_jitter(rng, 3.0)
+    return finish(out, sr, MODEL_BANDS_HZ["speech_babble"])
+
+
+def _voice(rng: Generator, n: int, sr: int) -> np.ndarray:
+    f0 = rng.uniform(100.0, 240.0) * (1.0 + 0.12 * slow_wobble(rng, n, sr, 2.0))
+    phase = 2.0 * np.pi * np.cumsum(f0) / sr
+    out, start = np.zeros(n), int(rng.uniform(0.0, 0.3) * sr)
+    while start < n:
+        length = min(to_samples(rng.uniform(0.1, 0.25), sr), n - start)
+        span = slice(start, start + length)
+        formants = (rng.uniform(300, 800), rng.uniform(900, 2200), rng.uniform(2300, 3200))
+        k = np.arange(1, int(4000.0 / f0[span].max()) + 1)
+        amps = sum(np.exp(-0.5 * ((k * f0[span].mean() - fc) / 120.0) ** 2) for fc in formants) / k ** 0.5
+        out[span] = amps @ np.sin(np.outer(k, phase[span])) * envelope(length, sr, 0.02, 0.04)
+        start += length + int(rng.uniform(0.03, 0.1) * sr)
+    return out
+
+
+def aircraft_rumble(rng: Generator, sr: int) -> np.ndarray:
+    """Aircraft overflight model: low rumble (noise falling 5 dB an octave) rising and fading over
+    5-10 s, with slow swells."""
+    band_hz = MODEL_BANDS_HZ["aircraft_rumble"]
+    n = to_samples(rng.uniform(5.0, 10.0), sr)
+    t = np.linspace(-1.0, 1.0, n)
+    swell = np.exp(-0.5 * (t / 0.45) ** 2) * (1.0 + 0.3 * slow_wobble(rng, n, sr, 0.5))
+    return finish(shaped_noise(rng, n, sr, *band_hz, -5.0) * swell, sr, band_hz)
+
+
+# --------------------------------------------------------------------------- background
+
+def colored_noise(rng: Generator, sr: int, n_samples: int, slope_db_per_octave: float) -> np.ndarray:
+    """Pink (-3 dB/octave) or brown (-6 dB/octave) noise from 20 Hz up, unit RMS."""
+    return shaped_noise(rng, n_samples, sr, 20.0, sr / 2, slope_db_per_octave)
+
+
+def wind_gusts(rng: Generator, sr: int, n_samples: int) -> np.ndarray:
+    """Wind model: noise below about 800 Hz (falling 6 dB an octave, rolled off gently above
+    200 Hz) in slow gusts, unit RMS."""
+    gusts = np.exp(1.5 * slow_wobble(rng, n_samples, sr, 0.8))
+    y = shaped_noise(rng, n_samples, sr, 20.0, 800.0, -6.0, rolloff_hz=600.0) * gusts
+    return y / np.sqrt(np.mean(y ** 2))
+
+
+def rain(rng: Generator, sr: int, n_samples: int) -> np.ndarray:
+    """Rain model: random drops (20-200 a second, heavy-tailed sizes), each a 1-4 ms
+    decaying broadband click, 0.8-10 kHz; unit RMS."""
+    drops = np.zeros(n_samples)
+    n_drops = rng.poisson(rng.uniform(20.0, 200.0) * n_samples / sr) + 1
+    drops[rng.integers(0, n_samples, n_drops)] = rng.pareto(2.0, n_drops) * rng.choice([-1.0, 1.0], n_drops)
+    k = to_samples(0.004, sr)
+    kernel = rng.standard_normal(k) * np.exp(-np.arange(k) / (0.001 * sr))
+    y = band_limit(scipy.signal.fftconvolve(drops, kernel)[:n_samples], sr, 800.0, 10000.0, 200.0)
+    return y / max(np.sqrt(np.mean(y ** 2)), 1e-20)
+
+
+def stream(rng: Generator, sr: int, n_samples: int) -> np.ndarray:
+    """Stream model: steady noise from 150 Hz (falling 2 dB an octave, rolled off gently
+    between 3 and 8 kHz) with a light 2-8 Hz gurgle; unit RMS."""
+    gurgle = 1.0 + 0.3 * slow_wobble(rng, n_samples, sr, 8.0, 6)
+    y = shaped_noise(rng, n_samples, sr, 150.0, 8000.0, -2.0, rolloff_hz=5000.0) * gurgle
+    return y / np.sqrt(np.mean(y ** 2))
+
+
+def background_noise(rng: Generator, sr: int, n_samples: int, level_dbfs: float) -> np.ndarray:
+    """Field-like background of RMS ``level_dbfs`` (dB re full scale), float32: pink or brown
+    noise, a white microphone floor 30 dB down, and sometimes wind (p 0.4, -6..+6 dB),
+    rain (p 0.3, -12..0 dB) and a stream (p 0.3, -12..0 dB) relative to the pink/brown part."""
+    y = colored_noise(rng, sr, n_samples, rng.choice([-3.0, -6.0]))
+    y += 10 ** (-30 / 20) * shaped_noise(rng, n_samples, sr, 20.0, sr / 2)
+    for component, probability, (low_db, high_db) in ((wind_gusts, 0.4, (-6, 6)), (rain, 0.3, (-12, 0)),
+                                                      (stream, 0.3, (-12, 0))):
+        if rng.random() < probability:
+            y += 10 ** (rng.uniform(low_db, high_db) / 20) * component(rng, sr, n_samples)
+    y *= 10 ** (level_dbfs / 20) / np.sqrt(np.mean(y ** 2))
+    return y.astype(np.float32)
