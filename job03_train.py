@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """job03: train pix2pix on A|B pairs, species or community level, on CPU or CUDA.
 
-Reads <dataroot>/train_<level>_samples (and test_<level>_samples for the scores logged after
-every epoch), writes <checkpoints_dir>/<name>/: train_opt.json, loss_log.csv, metrics.csv
-(epoch, ssim, lpips, pixel_f1, f1_<class>...), latest_net_G.pth / latest_net_D.pth, a resumable
-latest_state.pth and per-epoch copies; at the end <checkpoints_dir>/<level>_net_G.pth.
+Reads <dataroot>/train_<level>_samples to train on and <dataroot>/val_<level>_samples for the scores
+logged after every epoch (--score_split: val, where settings and epochs are chosen; the test split is
+only reported, by job04; make val with job00_synth_data.py --n_val N). Writes <checkpoints_dir>/<name>/:
+train_opt.json, loss_log.csv, metrics.csv (epoch, split, n_pairs, ssim, lpips, pixel_f1 with its 95 %
+interval over clips pixel_f1_lo / pixel_f1_hi, f1_<class>...), latest_net_G.pth / latest_net_D.pth, a
+resumable latest_state.pth and per-epoch copies; at the end <checkpoints_dir>/<level>_net_G.pth.
 
 Ctrl-C (or SIGTERM) finishes the current step, saves and prints how to resume (--continue_train).
 

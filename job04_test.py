@@ -3,7 +3,8 @@
 
 Test pairs (default): every pair in <dataroot>/test_<level>_samples ->
   <results_dir>/<name>/test_<epoch>/images/<stem>_{real_A,fake_B,real_B}.png,
-  per_image.csv and summary.csv (pixel F1 per class and mean, SSIM, LPIPS, MSE), printed too.
+  per_image.csv and summary.csv (pixel F1 per class and mean, each with its 95 % interval from a
+  bootstrap over clips (pixel_f1_lo / pixel_f1_hi, f1_<class>_lo / _hi), SSIM, LPIPS, MSE), printed too.
 Whole recordings (--wav FILE|DIR): for each recording, <results_dir>/<stem>/ gets one WAV per class
   and residual.wav (they add up to the recording), labels.png, a Raven selection table,
   occupancy.csv and frequency_profile.csv; for a folder also combined tables.
@@ -36,12 +37,14 @@ def test_pairs(opt, generator, config) -> None:
     lpips = LpipsScorer(opt.lpips_weights)
     if not lpips.available:
         print(lpips.reason)
-    palette = load_palette(opt.palette)
+    palette = load_palette(opt.palette, opt.decode_rule)
     scores = score_pairs(generator_function(generator, opt.device), dataset, palette, lpips,
                          batch_size=opt.batch_size, image_dir=os.path.join(out_dir, "images"))
     summary = write_scores(scores, out_dir)
-    print(f"job04: {summary['n_images']} test pairs of {split_dir(opt, 'test')}: pixel F1 {summary['pixel_f1']:.3f} "
-          f"(" + ", ".join(f"{slug} {summary['f1_' + slug]:.3f}" for slug in palette.slugs) + f"), "
+    interval = f"95 % interval {summary['pixel_f1_lo']:.3f}-{summary['pixel_f1_hi']:.3f}, bootstrap over clips"
+    print(f"job04: {summary['n_images']} test pairs of {summary['n_clips']} clips in {split_dir(opt, 'test')}: "
+          f"pixel F1 {summary['pixel_f1']:.3f} ({interval}; "
+          + ", ".join(f"{slug} {summary['f1_' + slug]:.3f}" for slug in palette.slugs) + "), "
           f"SSIM {summary['ssim']:.3f}, LPIPS {summary['lpips']:.3f}, MSE {summary['mse']:.4f}; written to {out_dir}")
 
 
@@ -50,7 +53,7 @@ def recordings(opt, generator) -> int:
     from util.labels.palette import load_palette
     from util.recording import process_recordings
 
-    result = process_recordings(find_files(opt.wav, AUDIO_EXTENSIONS), generator, load_palette(opt.palette),
+    result = process_recordings(find_files(opt.wav, AUDIO_EXTENSIONS), generator, load_palette(opt.palette, opt.decode_rule),
                                 opt.results_dir, device=opt.device, batch_size=opt.batch_size, channel=opt.channel,
                                 tile_overlap=opt.tile_overlap, min_duration_s=opt.min_duration,
                                 min_area_px=opt.min_area, save_spectrograms=opt.save_spectrograms,

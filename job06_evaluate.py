@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """job06: the paper's evaluation tables and figures, on the test split made by job00.
 
-Reads ROOT/input_img/{train,test}_{species,community}_samples (A|B pairs, B the exact truth),
+Reads ROOT/input_img/{train,val,test}_{species,community}_samples (A|B pairs, B the exact truth),
 ROOT/input_wav/{train,test}/<id>/ (the mixture and every source's own audio), the trained
 generators (<checkpoints_dir>/species_net_G.pth, community_net_G.pth) and their training logs
 (<checkpoints_dir>/<name>/metrics.csv). Writes into --out:
@@ -12,11 +12,15 @@ generators (<checkpoints_dir>/species_net_G.pth, community_net_G.pth) and their 
   data04_denoising.xlsx                           spectrogram MSE: GAN, spectral subtraction, Wiener, gating, none
   data05_source_separation.xlsx                   waveform MSE and SI-SDR: GAN vs supervised NMF
   data06_classification.xlsx                      per-species F1 of presence: GAN, ResNet50, VGG16
-  data07_pixel_f1.xlsx                            pixel-wise F1 per class, both levels
+  data07_pixel_f1.xlsx                            pixel-wise F1 per class, both levels, with 95 % intervals
+                                                  (bootstrap over test clips) and the noise-draw ceiling
   figures/fig01..fig09_*.png                      one figure per table, and example panels per level
 
-Each workbook's last sheet, 'about', says which data, which models and settings, the metric's
-domain and the software version. Existing outputs are kept unless --overwrite.
+Splits: models and the NMF bases learn on train; every choice (the presence thresholds of the GAN
+and the CNNs) is made on val (on train, with a note, for a set made without --n_val); every table
+reports test. Each workbook's last sheet, 'about', says which data, which split each choice came
+from, which models and settings, the metric's domain and the software version. Existing outputs are
+kept unless --overwrite.
 
 The CNN classifiers are slow on a CPU: --cnn_image_size downsamples the tiles for them only,
 --cnn_epochs sets the training; --cnn_models none leaves them out.
@@ -43,6 +47,7 @@ from util.evaluation import (
 )
 from util.evaluation.classifiers import ARCHITECTURES
 from util.gan.options import resolve_device
+from util.labels.palette import DECODE_RULES
 
 
 def parse_args(argv=None):
@@ -74,13 +79,20 @@ def parse_args(argv=None):
     group.add_argument("--occupancy_min_pixels", type=int, default=defaults.occupancy_min_pixels,
                        help="a class is present in a frame (time occupancy) with at least this many pixels")
     group.add_argument("--gan_threshold", choices=("per_species", "overall"), default=defaults.gan_threshold,
-                       help="GAN presence = mask area above a threshold chosen on the training split to maximise "
-                            "F1, per species or one for all")
+                       help="data06: presence = score above a threshold chosen on the val split to maximise F1 "
+                            "(GAN: mask area in pixels; CNNs: sigmoid output), per species or one for all")
+    group.add_argument("--decode_rule", choices=DECODE_RULES, default=defaults.decode_rule,
+                       help="how generated colours become classes: nearest = the nearest palette colour, black "
+                            "included; confident = only near a colour (within half the distance to its nearest "
+                            "other colour), undecided colours are background")
+    group.add_argument("--no_ceiling", dest="ceiling", action="store_false",
+                       help="leave data07's ceiling column empty (by default every test soundscape is remade "
+                            "over another noise draw to measure the labels' own agreement)")
     group = parser.add_argument_group("CNN classifiers (ResNet50, VGG16)")
     group.add_argument("--cnn_models", default=",".join(defaults.cnn_models),
                        help=f"comma-separated, from {', '.join(ARCHITECTURES)}; 'none' to skip them")
     group.add_argument("--cnn_epochs", type=int, default=defaults.cnn_epochs,
-                       help="training epochs over the training tiles")
+                       help="training epochs over the training tiles (class-weighted BCE; thresholds chosen on val)")
     group.add_argument("--cnn_image_size", type=int, default=defaults.cnn_image_size,
                        help="tiles are area-downsampled to N x N for the CNNs only (0 = full size)")
     group.add_argument("--cnn_batch_size", type=int, default=defaults.cnn_batch_size, help="CNN training batch size")

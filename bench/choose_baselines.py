@@ -1,9 +1,10 @@
 """How job06's baseline settings were chosen: spectral gating (data04) and supervised NMF (data05).
 
-Both comparisons run on the TRAINING split of a job00 set, never on the test split the tables report.
+Both comparisons choose on the VAL split of a job00 set (``--split``, default val; a set made without
+``--n_val`` can use ``--split train``), never on the test split the tables report.
 
 **Spectral gating** (noisereduce): each candidate setting denoises the mixtures of the first ``--max_clips``
-training clips, and is scored with data04's own measure (``util.evaluation.denoising.denoise_tile``: the
+clips of the chosen split, and is scored with data04's own measure (``util.evaluation.denoising.denoise_tile``: the
 spectrogram MSE against the clean species, on the tiles where a species is present). Candidates:
 stationary gating at 1.5 to 3 standard deviations, non-stationary gating at 2 to 3 times the floor with
 time constants of 0.25 to 2 s (noisereduce's defaults among them), each with frequency smoothing at
@@ -11,17 +12,17 @@ noisereduce's minimum (2 * sr / n_fft) or its default 500 Hz. Rule: the lowest M
 with the minimum frequency smoothing (noisereduce warns that wider smoothing averages a tonal call's mask
 with its silent neighbours; the table still shows the wider ones).
 
-**NMF**: bases learned (``util.evaluation.separation.nmf_training_audio`` / ``fit_nmf``) from the first
-clips of the training split, the last ``--holdout`` share of its clips scored as data05 scores the test
-split (SI-SDR per community). Candidates: 8, 16 or 32 bases per source, mask power 1 or 2. Rule: the fewest
+**NMF**: bases learned (``util.evaluation.separation.nmf_training_audio`` / ``fit_nmf``) from the training
+split, as job06 learns them, and the val split scored as data05 scores the test split (SI-SDR per
+community). With ``--split train``: bases from the first training clips, the last ``--holdout`` share scored. Candidates: 8, 16 or 32 bases per source, mask power 1 or 2. Rule: the fewest
 bases whose mean SI-SDR over communities is within ``--tolerance_db`` of the best (fewer bases: faster).
 
 References in both tables: the true mask ("oracle", the best a binary mask can do), no processing, and an
 empty result. The last lines print what each rule picks and what job06 uses (the constants in
 ``util.evaluation.denoising.gating_settings`` and ``util.evaluation.separation.NMFSettings``).
 
-    .venv/bin/python job00_synth_data.py --out /tmp/d1 --n_train 160 --n_test 40 --seed 1
-    .venv/bin/python bench/choose_baselines.py --root /tmp/d1
+    .venv/bin/python job00_synth_data.py --out /tmp/d1 --n_train 160 --n_val 40 --n_test 40 --seed 1
+    .venv/bin/python bench/choose_baselines.py --root /tmp/d1                 # chooses on val
 
 A benchmark, not a test: it never fails on a score.
 """
@@ -111,13 +112,13 @@ def gating_records(root: str, tiles: list[Tile], candidates: dict[str, dict], ma
     return records
 
 
-def choose_gating(root: str, tiles: list[Tile], max_clips: int, min_true_pixels: int) -> None:
+def choose_gating(root: str, tiles: list[Tile], max_clips: int, min_true_pixels: int, split: str) -> None:
     params = tiles[0].params
     candidates = gating_candidates(params)
     frame = pd.DataFrame(gating_records(root, tiles, candidates, max_clips, min_true_pixels))
     frame["method"] = frame["method"].replace({GAN: ORACLE})
     table = frame.groupby("method")["mse"].agg(["mean", "count"]).sort_values("mean")
-    print(f"\nspectral gating: data04's MSE on the training split ({frame['tile'].nunique()} tiles, "
+    print(f"\nspectral gating: data04's MSE on the {split} split ({frame['tile'].nunique()} tiles, "
           f"{len(frame[frame['method'] == NO_DENOISE])} (tile, species) pairs); lower is better")
     print(table.to_string(float_format=lambda v: f"{v:.5f}"))
     minimum_hz = float(np.ceil(2 * params.sr / params.n_fft))
@@ -164,12 +165,11 @@ def nmf_rows(root: str, fit_tiles: list[Tile], scored: list[Tile], base: NMFSett
     return [*rows, {"bases": ORACLE, "mask power": np.nan, **oracle.to_dict(), "mean": float(oracle.mean())}]
 
 
-def choose_nmf(root: str, tiles: list[Tile], holdout: float, base: NMFSettings, tolerance_db: float,
-               min_true_pixels: int) -> None:
-    fit_tiles, scored = split_clips(root, tiles, holdout)
+def choose_nmf(root: str, fit_tiles: list[Tile], scored: list[Tile], base: NMFSettings, tolerance_db: float,
+               min_true_pixels: int, scored_name: str) -> None:
     table = pd.DataFrame(nmf_rows(root, fit_tiles, scored, base, min_true_pixels))
-    print(f"\nNMF: SI-SDR (dB) per community on {len(scored)} held-out training tiles, bases from "
-          f"{len(fit_tiles)} others; higher is better")
+    print(f"\nNMF: SI-SDR (dB) per community on {len(scored)} {scored_name} tiles, bases from "
+          f"{len(fit_tiles)} training tiles; higher is better")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     candidates = table[table["bases"] != ORACLE]
     best = candidates["mean"].max()
@@ -185,9 +185,12 @@ def choose_nmf(root: str, tiles: list[Tile], holdout: float, base: NMFSettings, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", required=True, help="a job00 set (its --out): input_img/ and input_wav/")
+    parser.add_argument("--split", choices=("val", "train"), default="val",
+                        help="the split the settings are chosen on (never test): val, or train for a set without val")
     parser.add_argument("--only", choices=("gating", "nmf"), default=None, help="run one comparison only")
-    parser.add_argument("--max_clips", type=int, default=40, help="training clips the gating candidates denoise")
-    parser.add_argument("--holdout", type=float, default=0.25, help="share of training clips NMF is scored on")
+    parser.add_argument("--max_clips", type=int, default=40, help="clips of --split the gating candidates denoise")
+    parser.add_argument("--holdout", type=float, default=0.25,
+                        help="with --split train: share of training clips NMF is scored on")
     parser.add_argument("--tolerance_db", type=float, default=1.0, help="NMF rule: SI-SDR within this of the best")
     parser.add_argument("--nmf_iter", type=int, default=NMFSettings.n_iter, help="iterations when learning bases")
     parser.add_argument("--nmf_max_frames", type=int, default=NMFSettings.max_frames,
@@ -196,12 +199,17 @@ def main() -> None:
                         help="a class is present in a tile with at least this many true pixels (as job06)")
     args = parser.parse_args()
     palettes = {level: load_palette(level) for level in LEVELS}
-    tiles = load_tiles(args.root, "train", palettes)
+    tiles = load_tiles(args.root, args.split, palettes)
     if args.only in (None, "gating"):
-        choose_gating(args.root, tiles, args.max_clips, args.min_true_pixels)
+        choose_gating(args.root, tiles, args.max_clips, args.min_true_pixels, args.split)
     if args.only in (None, "nmf"):
         base = NMFSettings(n_iter=args.nmf_iter, max_frames=args.nmf_max_frames)
-        choose_nmf(args.root, tiles, args.holdout, base, args.tolerance_db, args.min_true_pixels)
+        if args.split == "train":
+            fit_tiles, scored = split_clips(args.root, tiles, args.holdout)
+            scored_name = "held-out training"
+        else:
+            fit_tiles, scored, scored_name = load_tiles(args.root, "train", palettes), tiles, args.split
+        choose_nmf(args.root, fit_tiles, scored, base, args.tolerance_db, args.min_true_pixels, scored_name)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 Each run is ``job03_train.py --preset demo`` plus the flags you add (any job03 flag: --lambda_CE,
 --ce_class_balance, --sample_balance, --ngf, --n_epochs, ...), trained by job03's own code
 (:func:`util.gan.train.train`: the same sampler, class weights, losses and schedule). After it ends, one JSON
-line per epoch is printed from the run's metrics.csv (pixel F1 mean and per class, SSIM) with the wall time
-and steps at the end of that epoch, so variants can be compared against steps and against time.
+line per epoch is printed from the run's metrics.csv (pixel F1 mean with its 95 % interval over clips,
+pixel_f1_lo / pixel_f1_hi, and per class, SSIM) with the wall time and steps at the end of that epoch, so
+variants can be compared against steps and against time. The scores are on job03's --score_split, the val
+split by default (the metrics.csv records it): variants are chosen on val, never on test; two variants whose
+intervals overlap are not told apart by this data.
 
-    .venv/bin/python job00_synth_data.py --out /tmp/d0 --n_train 160 --n_test 40 --seed 0
+    .venv/bin/python job00_synth_data.py --out /tmp/d0 --n_train 160 --n_val 40 --n_test 40 --seed 0
     .venv/bin/python bench/sweep_demo.py --dataroot /tmp/d0/input_img --level species --tag demo
     .venv/bin/python bench/sweep_demo.py --dataroot /tmp/d0/input_img --level species --tag pix2pix \\
         --lambda_CE 0 --ce_class_balance 0 --sample_balance 0        # pix2pix as published
@@ -37,7 +40,7 @@ def epoch_lines(metrics_path: str, step_times: list[float], steps_per_epoch: int
     for row in read_csv_rows(metrics_path):
         epoch = int(row["epoch"])
         steps = min(epoch * steps_per_epoch, len(step_times))
-        yield {"tag": tag, "level": level, "epoch": epoch, "step": steps,
+        yield {"tag": tag, "level": level, "epoch": epoch, "split": row.get("split", "test"), "step": steps,
                "sec": round(step_times[steps - 1], 1) if steps else 0.0,
                **{k: round(float(v), 3) for k, v in row.items() if k == "ssim" or k.startswith(("pixel_f1", "f1_"))
                   and v not in ("", None)}}

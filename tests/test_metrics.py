@@ -8,6 +8,8 @@ from util.metrics import (
     LpipsScorer,
     PixelCounts,
     audio_mse,
+    bootstrap_pixel_f1,
+    clip_of_stem,
     si_sdr,
     si_sdr_improvement,
     spectrogram_mse,
@@ -15,6 +17,50 @@ from util.metrics import (
 )
 
 # --------------------------------------------------------------------------- pixel F1
+
+def _clip(rng, n_pixels=400, error_rate=0.3):
+    """One clip's counts: a random 2-class truth, each pixel predicted wrongly with ``error_rate``."""
+    true = rng.integers(0, 3, n_pixels)
+    wrong = rng.random(n_pixels) < error_rate
+    pred = np.where(wrong, (true + rng.integers(1, 3, n_pixels)) % 3, true)
+    counts = PixelCounts(2)
+    counts.update(pred, true)
+    return counts
+
+
+def test_bootstrap_interval_contains_the_point_value_of_all_clips():
+    clips = [_clip(np.random.default_rng(i), error_rate=0.1 + 0.04 * i) for i in range(12)]
+    result = bootstrap_pixel_f1(clips)
+    total = PixelCounts(2)
+    for c in clips:
+        total.merge(c)
+    assert result.f1 == pytest.approx(total.mean_f1())
+    assert result.low < result.f1 < result.high
+    assert np.all(result.low_per_class < result.f1_per_class) and np.all(result.f1_per_class < result.high_per_class)
+    assert (result.n_clips, result.n_resamples, result.seed, result.confidence) == (12, 1000, 0, 0.95)
+    assert bootstrap_pixel_f1(clips).low == result.low            # fixed seed: the same interval again
+
+
+def test_bootstrap_interval_narrows_as_clips_are_added():
+    rng = np.random.default_rng(5)
+    clips = [_clip(rng, error_rate=rng.uniform(0.05, 0.6)) for _ in range(160)]
+    widths = [(r.high - r.low) for r in (bootstrap_pixel_f1(clips[:n]) for n in (10, 40, 160))]
+    assert widths[0] > widths[1] > widths[2] > 0
+    assert widths[0] / widths[2] > 2.5          # about sqrt(16) = 4 for independent clips
+
+
+def test_bootstrap_interval_of_identical_clips_is_the_point_value():
+    clip = _clip(np.random.default_rng(3))
+    result = bootstrap_pixel_f1({f"syn{i:05d}": clip for i in range(7)})
+    assert result.low == pytest.approx(result.f1, abs=1e-12) and result.high == pytest.approx(result.f1, abs=1e-12)
+    assert result.f1 == pytest.approx(clip.mean_f1())
+
+
+def test_tiles_of_a_clip_share_its_clip_id():
+    assert clip_of_stem("syn00001_0003") == "syn00001"
+    assert clip_of_stem("syn00001") == "syn00001"
+    assert clip_of_stem("rec_2024_0001") == "rec_2024"
+
 
 def test_f1_of_a_hand_counted_2x2_example():
     # class 1: TP at (0,0); FP at (0,1) (true background); FN at (1,0) (predicted 2)

@@ -18,7 +18,7 @@ import os
 from typing import Iterator, Sequence
 
 LEVELS = ("species", "community")           # the two label levels: 8 bird species; bird / insect / human
-SPLITS = ("train", "test")                  # job00's splits, in the order they are made
+SPLITS = ("train", "val", "test")           # job00's splits, in the order they are made
 DATAROOT = "input_img"                      # pairs: <dataroot>/<split>_<level>_samples
 CHECKPOINTS_DIR = "out_gan_mdl"             # runs: <checkpoints_dir>/<name>/
 TRAIN_OPT_FILE = "train_opt.json"           # a run's options, beside its checkpoints

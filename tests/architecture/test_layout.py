@@ -12,13 +12,14 @@ BASE = {"util", "errors", "files"}                   # util itself: __version__
 ALLOWED = {
     "errors": set(),
     "files": set(),
-    "metrics": set(),
+    "lpips_weights": set(),
+    "metrics": {"lpips_weights"},
     "signal": set(),
     "cli": {"signal"},
     "labels": {"signal"},
     "gan": {"signal", "labels", "metrics", "cli"},
     "recording": {"signal", "labels", "metrics", "cli", "gan"},
-    "synth": {"signal", "labels", "cli"},
+    "synth": {"signal", "labels", "metrics", "cli"},
     "evaluation": {"signal", "labels", "metrics", "cli", "gan", "recording", "synth"},
 }
 MAX_MODULE_LINES = 500

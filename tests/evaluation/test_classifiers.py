@@ -10,6 +10,7 @@ from util.evaluation.classifiers import (
     find_weights,
     fit_and_predict,
     pixel_areas,
+    positive_weights,
     predict_presence,
     prepare_images,
     presence_from_class_maps,
@@ -118,5 +119,18 @@ def test_fit_and_predict_is_repeatable_whatever_the_random_state_before_it():
     for noise in (1, 2):
         torch.manual_seed(noise)  # other work that drew random numbers before job06's CNNs
         torch.rand(noise * 10)
-        results.append(fit_and_predict("resnet50", images, targets, images, config, progress=False).log.epoch_losses)
+        result = fit_and_predict("resnet50", images, targets, {"val": images[:2], "test": images}, config,
+                                 progress=False)
+        results.append(result.log.epoch_losses)
     assert results[0] == results[1]
+    assert result.probabilities["val"].shape == (2, 8) and result.probabilities["test"].shape == (6, 8)
+    assert np.all((result.probabilities["test"] >= 0) & (result.probabilities["test"] <= 1))
+    np.testing.assert_allclose(result.pos_weight, positive_weights(targets))
+
+
+def test_rare_species_weigh_as_much_as_their_absences_in_the_loss():
+    targets = np.zeros((10, 3), bool)
+    targets[:1, 0] = True           # 1 present, 9 absent -> 9
+    targets[:5, 1] = True           # 5 / 5 -> 1
+    np.testing.assert_allclose(positive_weights(targets), [9.0, 1.0, 1.0])   # never present: 1
+    assert positive_weights(np.eye(200, 2, dtype=bool))[0] == 100.0           # 199 / 1, capped

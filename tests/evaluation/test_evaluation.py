@@ -10,22 +10,20 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from util.evaluation.classification import (
-    choose_area_thresholds,
-    classification_table,
-    f1_scores,
-)
+from util.evaluation.classification import classification_table
 from util.evaluation.denoising import EMPTY_MASK, denoising_scores, denoising_table
 from util.evaluation.occupancy import occupancy_table
-from util.evaluation.pixel_f1 import pixel_counts, pixel_f1_table
+from util.evaluation.pixel_f1 import CEILING, clip_pixel_counts, pixel_counts, pixel_f1_table
 from util.evaluation.profiles import frequency_profile_table
 from util.evaluation.registry import TABLE_FILES
 from util.evaluation.separation import SILENCE, separation_scores, separation_table
+from util.evaluation.thresholds import choose_thresholds, f1_scores
 from util.evaluation.training_curves import ssim_lpips_table
 from util.evaluation.workbook import ABOUT_SHEET, read_workbook, write_workbook
 from util.gan.options import finish_options, train_parser
 from util.gan.train import train
 from util.labels.palette import load_palette
+from util.metrics import PixelCounts, bootstrap_pixel_f1
 from util.synth import generate_dataset
 
 PALETTES = {level: load_palette(level) for level in ("species", "community")}
@@ -127,11 +125,11 @@ def test_separation_table_has_mse_and_si_sdr_for_gan_and_nmf():
     assert table["community"].tolist() == ["bird", "insect", "human"]
 
 
-def test_gan_area_threshold_is_chosen_half_way_into_the_gap_that_maximises_training_f1():
+def test_gan_area_threshold_is_chosen_half_way_into_the_gap_that_maximises_val_f1():
     areas = np.array([[0, 5], [3, 0], [50, 7], [80, 0], [2, 9]])
     truth = np.array([[False, False], [False, False], [True, False], [True, False], [False, False]])
-    thresholds = choose_area_thresholds(areas, truth, per_species=True, fallback=20)
-    assert thresholds.tolist() == [26.5, 20.0]   # species 2 never present in training: the fallback
+    thresholds = choose_thresholds(areas, truth, per_species=True, fallback=20)
+    assert thresholds.tolist() == [26.5, 20.0]   # species 2 never present in these tiles: the fallback
     present = areas > thresholds
     assert present[:, 0].tolist() == [False, False, True, True, False]
 
@@ -140,8 +138,16 @@ def test_a_noisy_species_gets_the_threshold_with_the_best_f1_not_a_perfect_one()
     areas = np.array([[10], [20], [30], [40], [25]])
     truth = np.array([[False], [True], [True], [True], [False]])
     # above 15: TP 3, FP 1 (F1 0.857); above 25: TP 2, FN 1 (F1 0.8); above 0: FP 2 (F1 0.75)
-    assert choose_area_thresholds(areas, truth)[0] == 15.0
-    assert choose_area_thresholds(areas, truth, per_species=False)[0] == 15.0
+    assert choose_thresholds(areas, truth)[0] == 15.0
+    assert choose_thresholds(areas, truth, per_species=False)[0] == 15.0
+
+
+def test_cnn_sigmoid_thresholds_follow_the_same_rule():
+    probabilities = np.array([[0.05, 0.9], [0.2, 0.1], [0.3, 0.8], [0.6, 0.2]])
+    truth = np.array([[False, True], [False, False], [True, True], [True, False]])
+    # species 1: above 0.25 keeps tiles 3 and 4 (F1 1); species 2: above 0.5 keeps tiles 1 and 3 (F1 1)
+    np.testing.assert_allclose(choose_thresholds(probabilities, truth, fallback=0.5), [0.25, 0.5])
+    assert choose_thresholds(probabilities, np.zeros_like(truth), fallback=0.5).tolist() == [0.5, 0.5]
 
 
 def test_classification_table_gives_f1_per_species_and_the_mean_for_each_method():
@@ -166,13 +172,30 @@ def test_pixel_f1_table_gives_each_class_and_the_mean_at_both_levels():
     pred[1, 0] = 1                          # one false positive: F1 = 4 / 5
     counts = {"species": pixel_counts([pred], [true], 8), "community": pixel_counts([true], [true], 3)}
     table = pixel_f1_table(counts, PALETTES)
-    assert list(table.columns) == ["level", "class", "pixel F1", "precision", "recall", "true pixels",
-                                   "predicted pixels"]
+    assert list(table.columns) == COLUMNS["pixel_f1"]
+    assert table[["pixel F1 low (95 %)", CEILING]].isna().all().all()     # not given: empty
     species = table[table["level"] == "species"].set_index("class")
     assert species.loc[SPECIES_COLUMNS[0], "pixel F1"] == pytest.approx(0.8)
     assert species.loc["mean", "pixel F1"] == pytest.approx(0.8)    # the only class that occurs
     community = table[table["level"] == "community"].set_index("class")
     assert list(community.index) == ["bird", "insect", "human", "mean"] and community.loc["mean", "pixel F1"] == 1.0
+
+
+def test_pixel_f1_table_gives_the_interval_over_clips_and_the_ceiling_beside_the_models_f1():
+    rng = np.random.default_rng(0)
+    true = [rng.integers(0, 3, (4, 6)).astype(np.uint8) for _ in range(6)]
+    pred = [np.where(rng.random(t.shape) < 0.3, 0, t).astype(np.uint8) for t in true]
+    tiles = [type("T", (), {"stem": stem})() for stem in ("a_0000", "a_0001", "b", "c_0000", "c_0001", "d")]
+    clips = clip_pixel_counts(pred, true, tiles, 3)
+    assert sorted(clips) == ["a", "b", "c", "d"]
+    assert clips["a"].tp.sum() == pixel_counts(pred[:2], true[:2], 3).tp.sum()
+    ceiling = PixelCounts(3)
+    ceiling.update(true[0], true[0])                      # another draw that agrees everywhere: ceiling 1
+    table = pixel_f1_table({"community": pixel_counts(pred, true, 3)}, PALETTES,
+                           {"community": bootstrap_pixel_f1(clips)}, {"community": ceiling})
+    mean = table.set_index("class").loc["mean"]
+    assert mean["pixel F1 low (95 %)"] < mean["pixel F1"] < mean["pixel F1 high (95 %)"]
+    np.testing.assert_array_equal(table[CEILING], [1.0, 1.0, np.nan, 1.0])   # human occurs in neither draw
 
 
 def test_a_workbook_has_its_sheets_then_about_and_leaves_no_temporary_file(tmp_path):
@@ -200,7 +223,8 @@ COLUMNS = {
     "separation": ["community", "GAN", "NMF", "GAN SI-SDR (dB)", "NMF SI-SDR (dB)", "GAN SI-SDR improvement (dB)",
                    "NMF SI-SDR improvement (dB)", SILENCE],
     "classification": ["species", "GAN", "ResNet50", "VGG16"],
-    "pixel_f1": ["level", "class", "pixel F1", "precision", "recall", "true pixels", "predicted pixels"],
+    "pixel_f1": ["level", "class", "pixel F1", "pixel F1 low (95 %)", "pixel F1 high (95 %)", CEILING, "precision",
+                 "recall", "true pixels", "predicted pixels"],
 }
 
 
@@ -214,7 +238,7 @@ def tiny_run(tmp_path_factory):
     """job00 with a handful of clips -> 1-epoch tiny models of both levels -> job06 with tiny CNN and NMF settings."""
     started = time.perf_counter()
     root = tmp_path_factory.mktemp("eval")
-    generate_dataset(str(root), n_train=6, n_test=3, seed=2, workers=1, progress=False)
+    generate_dataset(str(root), n_train=6, n_val=2, n_test=3, seed=2, workers=1, progress=False)
     for level in ("species", "community"):
         train(finish_options(train_parser("test").parse_args(
             ["--dataroot", str(root / "input_img"), "--checkpoints_dir", str(root / "out_gan_mdl"),
@@ -253,7 +277,31 @@ def test_job06_tables_hold_numbers_from_the_run(tiny_run):
     pixel = read_workbook(str(root / "data" / TABLE_FILES["pixel_f1"]))["data"]
     assert set(pixel["level"]) == {"species", "community"} and (pixel["class"] == "mean").sum() == 2
     classification = read_workbook(str(root / "data" / TABLE_FILES["classification"]))
-    assert "random initialisation" in classification["about"].set_index("item").loc["counts", "value"]
+    about = classification["about"].set_index("item")["value"]
+    assert "random initialisation" in about["counts"] and "BCE pos_weight" in about["counts"]
+    assert about["thresholds chosen on"] == "val (2 tiles)" and '"val tiles": 2' in about["counts"]
+    mean = pixel.set_index(["level", "class"]).loc[("species", "mean")]
+    assert mean["pixel F1 low (95 %)"] <= mean["pixel F1"] <= mean["pixel F1 high (95 %)"]
+    assert 0.5 < mean[CEILING] <= 1.0                  # the labels of another noise draw mostly agree
+    ssim_about = read_workbook(str(root / "data" / TABLE_FILES["ssim_lpips"]))["about"].set_index("item")["value"]
+    assert ssim_about["score split"] == '{"species": "val", "community": "val"}'
+
+
+def test_job06_without_a_val_split_chooses_on_train_and_says_so(tiny_run, tmp_path):
+    root, args, _, _ = tiny_run
+    no_val = tmp_path / "root"               # the same set without its val pairs
+    os.makedirs(no_val / "input_img")
+    os.symlink(root / "input_wav", no_val / "input_wav")
+    for name in os.listdir(root / "input_img"):
+        if not name.startswith("val_"):
+            os.symlink(root / "input_img" / name, no_val / "input_img" / name)
+    result = run_job06("--root", str(no_val), "--checkpoints_dir", str(root / "out_gan_mdl"), "--out",
+                       str(tmp_path / "d"), "--gpu_ids", "-1", "--cnn_models", "none", "--no_ceiling",
+                       "--nmf_components", "2", "--nmf_iter", "20", "--n_examples", "1")
+    assert result.returncode == 0, result.stderr
+    assert "no val split" in result.stdout and "--n_val" in result.stdout
+    about = read_workbook(str(tmp_path / "d" / TABLE_FILES["classification"]))["about"].set_index("item")["value"]
+    assert about["thresholds chosen on"].startswith("train (6 tiles): this data set has no val split")
 
 
 def test_job06_draws_every_figure(tiny_run):

@@ -260,3 +260,26 @@ def test_lambda_ce_adds_its_loss_and_needs_colours():
     assert "G_CE" not in _model().get_current_losses()
     with pytest.raises(UserError, match="palette"):
         _model(lambda_CE=5.0)
+
+
+def _generator_after_one_step(lambda_GAN: float, d_seed: int) -> dict:
+    """G's weights after one step from the same G and data, with D initialised from ``d_seed``."""
+    model = _model(seed=0, lambda_GAN=lambda_GAN)
+    torch.manual_seed(d_seed)
+    networks.init_weights(model.netD)
+    model.set_input(*_pair())
+    torch.manual_seed(5)                  # the same dropout masks in G whatever D's initialisation drew
+    model.optimize_parameters()
+    return {k: v.clone() for k, v in model.netG.state_dict().items()}
+
+
+def test_without_the_gan_term_the_discriminator_no_longer_steers_the_generator():
+    off = [_generator_after_one_step(0.0, d_seed) for d_seed in (1, 2)]
+    on = [_generator_after_one_step(1.0, d_seed) for d_seed in (1, 2)]
+    assert all(torch.equal(off[0][k], off[1][k]) for k in off[0])
+    assert not all(torch.equal(on[0][k], on[1][k]) for k in on[0])
+
+
+def test_negative_gan_weight_is_refused():
+    with pytest.raises(UserError, match="lambda_GAN"):
+        _model(lambda_GAN=-1.0)

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ TINY = ["--preset", "demo", "--ngf", "8", "--ndf", "8", "--n_epochs", "1", "--n_
 @pytest.fixture(scope="module")
 def dataroot(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate_dataset(str(root), n_train=4, n_test=2, seed=11, workers=1, progress=False)
+    generate_dataset(str(root), n_train=4, n_val=1, n_test=2, seed=11, workers=1, progress=False)
     return str(root / "input_img")
 
 
@@ -65,13 +66,15 @@ def test_run_stopped_at_any_step_and_resumed_ends_with_the_same_weights(dataroot
     assert all(torch.equal(d_a[k], d_b[k]) for k in d_a)
 
 
-def test_each_epoch_logs_test_scores_and_the_final_generator_has_the_published_name(uninterrupted):
+def test_each_epoch_logs_val_scores_and_the_final_generator_has_the_published_name(uninterrupted):
     tmp_path = uninterrupted
     with open(tmp_path / "species" / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert {"epoch", "ssim", "lpips", "pixel_f1", "f1_lesser-cuckoo", "f1_harterts-leaf-warbler"} <= rows[0].keys()
     assert all(0.0 <= float(r["ssim"]) <= 1.0 for r in rows)
+    assert [(r["split"], r["n_pairs"]) for r in rows] == [("val", "1"), ("val", "1")]   # 1 val pair, 2 test pairs
+    assert all(float(r["pixel_f1_lo"]) == float(r["pixel_f1"]) == float(r["pixel_f1_hi"]) for r in rows)  # one clip
     final = weights(tmp_path / "species_net_G.pth")
     assert "model.model.0.weight" in final and final["model.model.0.weight"].shape[:2] == (8, 1)
     saved = json.load(open(tmp_path / "species" / "train_opt.json"))
@@ -108,7 +111,9 @@ def test_ctrl_c_saves_and_says_how_to_resume(dataroot, tmp_path):
 
 
 def test_job04_scores_every_test_pair_with_the_options_the_run_was_trained_with(dataroot, tmp_path):
-    train(options(dataroot, tmp_path, "--level", "community"))
+    train(options(dataroot, tmp_path, "--level", "community", "--score_split", "test"))
+    with open(tmp_path / "community" / "metrics.csv") as handle:
+        assert {(r["split"], r["n_pairs"]) for r in csv.DictReader(handle)} == {("test", "2")}
     result = run_job("job04_test.py", "--dataroot", dataroot, "--checkpoints_dir", str(tmp_path), "--name", "community",
                      "--results_dir", str(tmp_path / "out"), "--gpu_ids", "-1")
     assert result.returncode == 0, result.stderr
@@ -117,14 +122,20 @@ def test_job04_scores_every_test_pair_with_the_options_the_run_was_trained_with(
     assert len(images) == 3 * 2 and images[0].endswith("_fake_B.png")
     summary = next(csv.DictReader(open(out / "summary.csv")))
     assert {"pixel_f1", "ssim", "lpips", "mse", "f1_bird", "f1_insect", "f1_human"} <= summary.keys()
-    assert summary["n_images"] == "2"
-    assert "pixel F1" in result.stdout
+    assert summary["n_images"] == "2" and summary["n_clips"] == "2"
+    assert float(summary["pixel_f1_lo"]) <= float(summary["pixel_f1"]) <= float(summary["pixel_f1_hi"])
+    assert float(summary["f1_bird_lo"]) <= float(summary["f1_bird"]) <= float(summary["f1_bird_hi"])
+    assert "pixel F1" in result.stdout and "95 % interval" in result.stdout and "of 2 clips" in result.stdout
 
 
-@pytest.mark.parametrize("case", ["missing_dataroot", "empty_split", "not_a_checkpoint", "other_architecture", "no_cuda"])
+@pytest.mark.parametrize("case", ["missing_dataroot", "empty_split", "no_val_split", "not_a_checkpoint",
+                                  "other_architecture", "no_cuda"])
 def test_bad_inputs_give_one_clear_line(dataroot, tmp_path, case):
     empty = tmp_path / "empty"
     os.makedirs(empty / "train_species_samples")
+    no_val = tmp_path / "no_val"
+    for split in ("train", "test"):
+        shutil.copytree(os.path.join(dataroot, f"{split}_species_samples"), no_val / f"{split}_species_samples")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"this is not a checkpoint")
     other = tmp_path / "other.pth"
@@ -132,6 +143,9 @@ def test_bad_inputs_give_one_clear_line(dataroot, tmp_path, case):
     script, args, expected = {
         "missing_dataroot": ("job03_train.py", ["--dataroot", str(tmp_path / "nowhere"), *TINY], "no such folder"),
         "empty_split": ("job03_train.py", ["--dataroot", str(empty), *TINY], "no A|B pair images"),
+        "no_val_split": ("job03_train.py", ["--dataroot", str(no_val), *TINY],
+                         f"{no_val / 'val_species_samples'}: no such folder of val pairs for the per-epoch scores; "
+                         f"make a val split with job00_synth_data.py --n_val N, or pass --score_split test"),
         "not_a_checkpoint": ("job04_test.py", ["--dataroot", dataroot, "--weights", str(junk)], "not a PyTorch checkpoint"),
         "other_architecture": ("job04_test.py", ["--dataroot", dataroot, "--weights", str(other)], "not pix2pix generator weights"),
         "no_cuda": ("job03_train.py", ["--dataroot", dataroot, *TINY[:-4], "--gpu_ids", "0"], "CUDA is not available"),

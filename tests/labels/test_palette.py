@@ -59,3 +59,23 @@ def test_user_palette_file_is_checked(tmp_path):
         load_palette(str(close))
     with pytest.raises(UserError, match="nope.json: no such palette"):
         load_palette(str(tmp_path / "nope.json"))
+
+
+def test_confident_rule_reads_greys_and_blends_as_background_and_exact_colours_as_their_class():
+    nearest, confident = load_palette("species"), load_palette("species", "confident")
+    orange, white = nearest.colors[nearest.index("Alström's Warbler")], nearest.colors[-1]
+    grey = np.full((1, 1, 3), 128, np.uint8)
+    blend = ((nearest.colors[1].astype(int) + nearest.colors[2]) // 2).astype(np.uint8)[None, None]
+    assert nearest.classify(grey)[0, 0] == nearest.index("Alström's Warbler")   # why the rule exists
+    assert confident.classify(grey)[0, 0] == 0
+    assert confident.classify(blend)[0, 0] == 0
+    near_orange = np.clip(orange.astype(int) + [-20, 15, 10], 0, 255).astype(np.uint8)[None, None]
+    assert confident.classify(near_orange)[0, 0] == nearest.index("Alström's Warbler")
+    assert confident.classify(white[None, None])[0, 0] == len(nearest)
+
+
+def test_decision_radii_are_half_the_distance_to_the_nearest_other_colour():
+    radii = load_palette("community").decision_radii
+    assert np.allclose(radii, 127.5)           # black, red, green, blue: every pair at least 255 apart
+    with pytest.raises(UserError, match="decode_rule"):
+        load_palette("community", "vote")

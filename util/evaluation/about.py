@@ -28,7 +28,7 @@ from util.synth import read_dataset_record
 # where the baselines' settings that were chosen by measurement (spectral gating, NMF) come from
 BASELINE_CHOICE_SCRIPT = "bench/choose_baselines.py"
 RUN_OPTION_KEYS = ("preset", "netG", "ngf", "n_epochs", "n_epochs_decay", "batch_size", "seed", "dataroot",
-                   "max_test_images")
+                   "score_split", "max_test_images")
 MODEL_OPTION_KEYS = ("preset", "netG", "ngf", "ndf", "norm", "n_epochs", "n_epochs_decay", "batch_size", "seed",
                      "dataroot", "lambda_L1", "lr")
 MASK_RULE = ("a generated pixel belongs to the nearest palette colour, black (background) included "

@@ -3,7 +3,9 @@
 A tile is one spectrogram image (grey, 256 x 256 at our defaults); its targets are the eight species,
 each present or absent (multi-label). The networks are torchvision's ``resnet50`` and ``vgg16``, built
 with ``weights=None`` (nothing is downloaded), adapted to one input channel and ``n_classes`` outputs,
-trained with ``BCEWithLogitsLoss`` and Adam, and read with a threshold of 0.5 on the sigmoid.
+trained on the training split with class-weighted ``BCEWithLogitsLoss`` and Adam. Their sigmoid outputs
+are read with per-species thresholds chosen on the val split by the GAN's rule
+(:func:`util.evaluation.thresholds.choose_thresholds`; 0.5 for a species absent from val).
 
 Our own choices (the published method does not state them):
 
@@ -17,6 +19,9 @@ Our own choices (the published method does not state them):
 - **One channel**: the first convolution takes one channel. Started from ImageNet weights, its
   kernel is the sum of the three RGB kernels, so a grey image gives exactly the response the
   network had to that grey replicated in RGB.
+- **Class weights**: ``pos_weight`` of each species = absent / present training tiles (capped at
+  :data:`POS_WEIGHT_CAP`; 1 for a species never present), so a rare species' few positive tiles weigh as
+  much in the loss as its many negatives (:func:`positive_weights`).
 - **ImageNet weights** only when the user has the files (``--cnn_weights DIR`` holding torchvision's
   ``resnet50-*.pth`` / ``vgg16-*.pth``); otherwise one line says so and the network trains from scratch.
 
@@ -25,8 +30,8 @@ Example::
     model = build_classifier("resnet50", n_classes=8)
     images = prepare_images(spec_pixels, image_size=128)        # (N, 1, 128, 128) float32
     targets = presence_from_class_maps(class_maps, 8, min_pixels=20)
-    train_classifier(model, images, targets, CNNConfig(epochs=10))
-    present = predict_presence(model, test_images)              # (N, 8) bool
+    train_classifier(model, images, targets, CNNConfig(epochs=10))   # pos_weight from ``targets``
+    present = predict_presence(model, test_images)              # (N, 8) bool, at 0.5
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ from util.errors import UserError
 ARCHITECTURES = {"resnet50": "ResNet50", "vgg16": "VGG16"}   # torchvision name -> display name
 GREY_MEAN = 0.449     # mean of ImageNet's RGB means
 GREY_STD = 0.226      # mean of ImageNet's RGB standard deviations
-THRESHOLD = 0.5
+THRESHOLD = 0.5       # sigmoid threshold of a species without positive val tiles to choose one from
+POS_WEIGHT_CAP = 100.0
 # Adam's learning rate from scratch: ResNet50 (batch norm) learns at 1e-3 and barely moves at 1e-4 in a few
 # epochs on our tiles; VGG16 (no batch norm) diverges at 1e-3 and trains at 1e-4.
 DEFAULT_LR = {"resnet50": 1e-3, "vgg16": 1e-4}
@@ -175,12 +181,24 @@ class TrainLog:
     seconds: float = 0.0
 
 
+def positive_weights(targets: np.ndarray, cap: float = POS_WEIGHT_CAP) -> np.ndarray:
+    """(N, K) bool training targets -> (K,) BCE ``pos_weight``: absent / present tiles per class, in [1e-3, cap];
+    1 for a class with no present tile (its weight multiplies nothing)."""
+    targets = np.asarray(targets, bool)
+    present = targets.sum(axis=0).astype(np.float64)
+    absent = len(targets) - present
+    weights = np.ones(targets.shape[1])
+    np.divide(absent, present, out=weights, where=present > 0)
+    return np.clip(weights, 1e-3, cap)
+
+
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor,
-               targets: torch.Tensor) -> float:
-    """One Adam step on a batch with BCEWithLogits; returns the batch's loss before the step."""
+               targets: torch.Tensor, pos_weight: torch.Tensor | None = None) -> float:
+    """One Adam step on a batch with BCEWithLogits (``pos_weight`` per class, None: 1); returns the batch's
+    loss before the step."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    loss = nn.functional.binary_cross_entropy_with_logits(model(images), targets.float())
+    loss = nn.functional.binary_cross_entropy_with_logits(model(images), targets.float(), pos_weight=pos_weight)
     loss.backward()
     optimizer.step()
     return float(loss.item())
@@ -188,14 +206,15 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, images: torch
 
 def train_classifier(model: nn.Module, images: torch.Tensor, targets: np.ndarray, config: CNNConfig,
                      desc: str = "CNN", progress: bool = True, lr: float | None = None) -> TrainLog:
-    """Train ``model`` in place on (N, 1, S, S) images and (N, K) bool targets; shuffled batches from ``seed``.
-    ``lr`` None takes ``config.lr`` (or 1e-4 if that is None too)."""
+    """Train ``model`` in place on (N, 1, S, S) images and (N, K) bool targets; shuffled batches from ``seed``,
+    BCE weighted by :func:`positive_weights` of ``targets``. ``lr`` None takes ``config.lr`` (or 1e-4)."""
     if len(images) == 0:
         raise UserError("no training tiles for the CNN classifiers")
     torch.manual_seed(config.seed)
     model.to(config.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr or config.lr or 1e-4)
     target_tensor = torch.as_tensor(np.asarray(targets), dtype=torch.float32)
+    pos_weight = torch.as_tensor(positive_weights(targets), dtype=torch.float32).to(config.device)
     rng = np.random.default_rng(config.seed)
     log, started = TrainLog(), time.perf_counter()
     n_batches = -(-len(images) // config.batch_size)
@@ -209,7 +228,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, targets: np.ndarray
             if len(batch) == 1 and len(images) > 1:
                 batch = torch.cat([batch, torch.from_numpy(order[:1])])
             losses.append(train_step(model, optimizer, images[batch].to(config.device),
-                                     target_tensor[batch].to(config.device)))
+                                     target_tensor[batch].to(config.device), pos_weight))
             bar.update(1)
         log.epoch_losses.append(float(np.mean(losses)))
         bar.set_postfix(loss=f"{log.epoch_losses[-1]:.3f}")
@@ -240,7 +259,8 @@ class CNNResult:
     """What :func:`fit_and_predict` did for one architecture."""
 
     arch: str
-    present: np.ndarray              # (N_test, K) bool
+    probabilities: dict[str, np.ndarray]   # split -> (N, K) sigmoid outputs of its tiles
+    pos_weight: np.ndarray                 # (K,) BCE pos_weight used in training
     weights_path: str | None         # ImageNet weights it started from, or None (from scratch)
     log: TrainLog
     n_parameters: int
@@ -250,18 +270,20 @@ class CNNResult:
         return ARCHITECTURES[self.arch]
 
 
-def fit_and_predict(arch: str, train_images: torch.Tensor, train_targets: np.ndarray, test_images: torch.Tensor,
-                    config: CNNConfig, weights_path: str | None = None, progress: bool = True,
-                    build: Callable[..., nn.Module] = build_classifier) -> CNNResult:
-    """Build ``arch``, train it on the training tiles and predict presence on the test tiles."""
+def fit_and_predict(arch: str, train_images: torch.Tensor, train_targets: np.ndarray,
+                    eval_images: dict[str, torch.Tensor], config: CNNConfig, weights_path: str | None = None,
+                    progress: bool = True, build: Callable[..., nn.Module] = build_classifier) -> CNNResult:
+    """Build ``arch``, train it on the training tiles, and give its sigmoid outputs on each split of
+    ``eval_images`` (e.g. {'val': ..., 'test': ...}); thresholds are the caller's choice."""
     n_classes = np.asarray(train_targets).shape[1]
     torch.manual_seed(config.seed)  # the random initial weights too come from the seed, whatever ran before
     model = build(arch, n_classes, weights_path)
     log = train_classifier(model, train_images, train_targets, config, ARCHITECTURES[arch], progress,
                            config.lr_for(arch))
-    present = predict_presence(model, test_images, config.batch_size, config.device)
+    probabilities = {split: predict_probabilities(model, images, config.batch_size, config.device)
+                     for split, images in eval_images.items()}
     n_parameters = sum(p.numel() for p in model.parameters())
-    return CNNResult(arch, present, weights_path, log, n_parameters)
+    return CNNResult(arch, probabilities, positive_weights(train_targets), weights_path, log, n_parameters)
 
 
 def warn(message: str | None) -> None:

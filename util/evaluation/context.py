@@ -6,11 +6,12 @@ generators run, and the pairs are read, only if some table asks for them, and on
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import numpy as np
 
-from util.evaluation.data import Tile, load_tiles, valid_maps
+from util.evaluation.data import Tile, load_tiles, pairs_folder, valid_maps
 from util.evaluation.generator import (
     LoadedGenerator,
     generate_class_maps,
@@ -30,7 +31,7 @@ class Evaluation:
 
     def __init__(self, opt: EvaluationOptions):
         self.opt = opt
-        self.palettes = {level: load_palette(level) for level in LEVELS}
+        self.palettes = {level: load_palette(level, opt.decode_rule) for level in LEVELS}
         self._cache: dict = {}
         self.notes: list[str] = []
         self.counts: dict[str, dict] = {}
@@ -49,6 +50,30 @@ class Evaluation:
     def train_tiles(self) -> list[Tile]:
         return self._cached("train_tiles", lambda: load_tiles(self.opt.root, "train", self.palettes, ("species",)))
 
+    @property
+    def choice_split(self) -> str:
+        """Where thresholds are chosen: 'val' when the data set has one, else 'train' (with a note saying so)."""
+        def find() -> str:
+            if os.path.isdir(pairs_folder(self.opt.root, "val", "species")):
+                return "val"
+            self.notes.append(f"no val split in {os.path.join(self.opt.root, 'input_img')} (make one with "
+                              f"job00_synth_data.py --n_val N): thresholds are chosen on the training split")
+            return "train"
+        return self._cached("choice_split", find)
+
+    @property
+    def choice_tiles(self) -> list[Tile]:
+        """The tiles of :attr:`choice_split` (val, or train when there is no val)."""
+        return self.tiles(self.choice_split)
+
+    def tiles(self, split: str) -> list[Tile]:
+        """The tiles of 'test' (both levels' truth) or of 'train' / 'val' (species-level truth only)."""
+        if split == "test":
+            return self.test_tiles
+        if split == "train":
+            return self.train_tiles
+        return self._cached(("tiles", split), lambda: load_tiles(self.opt.root, split, self.palettes, ("species",)))
+
     def generator(self, level: str) -> LoadedGenerator:
         # a file given by name has no known run, hence no training options
         run = None if self.opt.given_weights(level) else self.opt.run_folder(level)
@@ -56,9 +81,9 @@ class Evaluation:
             self.opt.weights(level), run, self.opt.device))
 
     def gan_maps(self, level: str, split: str = "test") -> list[np.ndarray]:
-        """The generated class map of every tile of ``split`` (full width)."""
+        """The generated class map of every tile of ``split`` ('test', 'val' or 'train'; full width)."""
         def make():
-            tiles = self.test_tiles if split == "test" else self.train_tiles
+            tiles = self.tiles(split)
             return generate_class_maps(self.generator(level), [t.spec_pixels for t in tiles], self.palettes[level],
                                        self.opt.device, self.opt.batch_size, f"{level} GAN on {split} tiles",
                                        self.opt.progress)

@@ -58,7 +58,8 @@ WHAT = {
                      "audio, each run on the whole mixture; empty mask (reference) = db_floor everywhere."}
 GATING_WHY = (f"chosen by {BASELINE_CHOICE_SCRIPT}, which scores candidate settings (stationary or not, "
               f"thresholds, time constants, frequency smoothing at noisereduce's minimum or its default) with "
-              f"this table's MSE on the training split of a job00 set and prints the comparison. The frequency "
+              f"this table's MSE on the val split of a job00 set (its --split; never the test split) and prints "
+              f"the comparison. The frequency "
               f"smoothing is kept at noisereduce's minimum because its docstring warns that wider smoothing "
               f"averages a tonal call's mask with its silent neighbours. The noise statistics come from the "
               f"mixture itself (no noise clip: blind, as for PAM data), so a call sounding through much of "

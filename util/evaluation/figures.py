@@ -155,7 +155,8 @@ def plot_classification(table: pd.DataFrame, path: str) -> str:
 
 
 def plot_pixel_f1(table: pd.DataFrame, path: str) -> str:
-    """Pixel-wise F1 per class and the mean, species and community level (data07)."""
+    """Pixel-wise F1 per class and the mean, species and community level (data07), with the 95 % interval as
+    error bars and the noise-draw ceiling as a black tick, where the table has them."""
     levels = list(dict.fromkeys(table["level"]))
     fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4.5), squeeze=False,
                              gridspec_kw={"width_ratios": [max((table["level"] == lv).sum(), 1) for lv in levels]})
@@ -164,6 +165,7 @@ def plot_pixel_f1(table: pd.DataFrame, path: str) -> str:
         values = pd.to_numeric(rows["pixel F1"], errors="coerce").to_numpy(float)
         colours = ["#444444" if c == "mean" else METHOD_COLOURS["GAN"] for c in rows["class"]]
         ax.bar(range(len(rows)), np.nan_to_num(values), color=colours)
+        _interval_and_ceiling(ax, rows, values)
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels([short_label(c) for c in rows["class"]], rotation=45, ha="right", fontsize=8)
         ax.set_ylim(0, 1.05)
@@ -171,6 +173,26 @@ def plot_pixel_f1(table: pd.DataFrame, path: str) -> str:
         ax.set_title(f"{level} level (test split)")
         ax.grid(axis="y", alpha=0.3)
     return save_figure(fig, path)
+
+
+def _interval_and_ceiling(ax, rows: pd.DataFrame, values: np.ndarray) -> None:
+    """data07's 95 % interval (error bars) and noise-draw ceiling (ticks), when its columns are there."""
+    low_column, high_column = "pixel F1 low (95 %)", "pixel F1 high (95 %)"
+    if {low_column, high_column} <= set(rows.columns):
+        low = pd.to_numeric(rows[low_column], errors="coerce").to_numpy(float)
+        high = pd.to_numeric(rows[high_column], errors="coerce").to_numpy(float)
+        shown = np.isfinite(low) & np.isfinite(high) & np.isfinite(values)
+        x = np.arange(len(rows))[shown]
+        ax.errorbar(x, values[shown], yerr=[values[shown] - low[shown], high[shown] - values[shown]],
+                    fmt="none", ecolor="black", capsize=3, lw=1, label="95 % interval (clips)")
+    ceiling_column = next((c for c in rows.columns if str(c).startswith("ceiling")), None)
+    if ceiling_column is not None:
+        ceiling = pd.to_numeric(rows[ceiling_column], errors="coerce").to_numpy(float)
+        if np.isfinite(ceiling).any():
+            ax.scatter(np.arange(len(rows)), ceiling, marker="_", s=300, color="black", zorder=3,
+                       label="ceiling (another noise draw)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="lower right")
 
 
 # --------------------------------------------------------------------------- example panels

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from util.evaluation.data import DEFAULT_MIN_TRUE_PIXELS
 from util.files import CHECKPOINTS_DIR, level_generator_file, run_folder
+from util.labels.palette import DECODE_RULES
 
 
 @dataclass
@@ -40,7 +41,10 @@ class EvaluationOptions:
     occupancy_min_pixels : int
         A class is present in a frame (time occupancy) with at least this many pixels.
     gan_threshold : str
-        'per_species' or 'overall': how the GAN's presence threshold (pixels) is chosen on the training split.
+        'per_species' or 'overall': how data06's presence thresholds (GAN: mask pixels; CNNs: sigmoid output)
+        are chosen, on the val split (the training split when the data set has no val).
+    decode_rule : str
+        How generated colours become classes (:data:`util.labels.palette.DECODE_RULES`).
     cnn_models : tuple of str
         CNN classifiers to train (keys of :data:`util.evaluation.classifiers.ARCHITECTURES`); empty: none.
     cnn_epochs, cnn_image_size, cnn_batch_size : int
@@ -51,6 +55,9 @@ class EvaluationOptions:
         A folder with torchvision's ImageNet files to start the CNNs from; None: random initialisation.
     nmf_components, nmf_iter, nmf_max_frames : int
         Supervised NMF: bases per source, iterations when learning them, training STFT frames per source.
+    ceiling : bool
+        Add data07's ceiling column (the test labels against those of another noise draw; remakes every test
+        soundscape twice, so it costs about as much as job00 did for the test split).
     n_examples : int
         Example tiles per level in the example panels.
     overwrite : bool
@@ -76,6 +83,7 @@ class EvaluationOptions:
     min_true_pixels: int = DEFAULT_MIN_TRUE_PIXELS
     occupancy_min_pixels: int = 1
     gan_threshold: str = "per_species"
+    decode_rule: str = DECODE_RULES[0]
     cnn_models: tuple[str, ...] = ("resnet50", "vgg16")
     cnn_epochs: int = 10
     cnn_image_size: int = 128
@@ -85,6 +93,7 @@ class EvaluationOptions:
     nmf_components: int = 16
     nmf_iter: int = 200
     nmf_max_frames: int = 20000
+    ceiling: bool = True
     n_examples: int = 3
     overwrite: bool = False
     progress: bool = True

@@ -2,8 +2,9 @@
 
 Inputs: the test split made by job00 (``ROOT/input_img/test_{species,community}_samples`` A|B pairs, whose B
 is the exact truth, and ``ROOT/input_wav/test/<id>/`` with the mixture and every source's own audio), the
-training split (for thresholds, the CNN classifiers and the NMF bases), the trained generators and their
-training logs (``<checkpoints_dir>/<name>/metrics.csv``).
+training split (the CNN classifiers and the NMF bases learn there), the val split (data06's thresholds are
+chosen there; the training split when there is no val), the trained generators and their training logs
+(``<checkpoints_dir>/<name>/metrics.csv``).
 """
 
 from __future__ import annotations

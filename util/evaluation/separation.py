@@ -60,9 +60,10 @@ WHAT = {
 NMF_METHOD = ("util.evaluation.baselines.NMFSeparator, supervised: bases learned per community from the training "
               "split's part WAVs (bird = every species part, insect, human; each trimmed to its non-zero span) plus "
               "a background source from background.wav, fixed at test time; soft masks; mixture phase")
-NMF_WHY = (f"the number of bases per source was chosen by {BASELINE_CHOICE_SCRIPT}, which learns bases from part "
-           f"of the training split of a job00 set for each candidate (number of bases, mask power), scores the "
-           f"rest of that split as this table scores the test split, and prints the comparison")
+NMF_WHY = (f"the number of bases per source was chosen by {BASELINE_CHOICE_SCRIPT}, which learns bases from "
+           f"the training split of a job00 set for each candidate (number of bases, mask power), scores the val "
+           f"split (its --split; never the test split) as this table scores the test split, and prints the "
+           f"comparison")
 
 
 @dataclass(frozen=True)

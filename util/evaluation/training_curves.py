@@ -10,13 +10,16 @@ from util.errors import UserError
 from util.evaluation.about import common_about, run_options
 from util.evaluation.context import Evaluation
 from util.files import LEVELS, METRICS_LOG
+from util.gan.options import load_train_options
 
 WHAT = {
     "table": "data01: SSIM and LPIPS per training epoch, species and community models",
     "metric domain": "SSIM (scikit-image, data_range 255, RGB channels averaged; higher is better) and LPIPS "
                      "(lpips v0.1, AlexNet; lower is better) between the generated and the true label image "
-                     "(RGB uint8), mean over the test pairs job03 scored after each epoch (its metrics.csv). "
-                     "An empty LPIPS cell: the AlexNet weights were not available during training."}
+                     "(RGB uint8), mean over the pairs job03 scored after each epoch (its metrics.csv), on the "
+                     "run's score split ('score split' below, from its train_opt.json: val, where epochs and "
+                     "settings are chosen; test for a run that asked for it). An empty LPIPS cell: the AlexNet "
+                     "weights were not available during training."}
 
 
 def read_metrics_log(path: str) -> pd.DataFrame | None:
@@ -61,13 +64,22 @@ def compute(ev: Evaluation) -> dict[str, pd.DataFrame]:
     return {"data": ssim_lpips_table(logs)}
 
 
+def score_split(folder: str) -> str:
+    """The split a run scored after every epoch, from its train_opt.json (runs older than --score_split: test)."""
+    try:
+        return str(load_train_options(folder).get("score_split", "test (the run predates --score_split)"))
+    except UserError as exc:
+        return f"unknown: {exc}"
+
+
 def about(ev: Evaluation) -> dict:
     opt = ev.opt
     return {**WHAT,
+            "score split": {level: score_split(opt.run_folder(level)) for level in LEVELS},
             "training logs": {level: os.path.abspath(os.path.join(opt.run_folder(level), METRICS_LOG))
                               for level in LEVELS},
             "training options": {level: run_options(opt.run_folder(level)) for level in LEVELS},
-            "data": "the test split of each run's --dataroot (see the training options)",
+            "data": "the score split of each run's --dataroot (see 'score split' and the training options)",
             **common_about(ev)}
 
 

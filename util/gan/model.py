@@ -64,6 +64,7 @@ class Pix2PixConfig:
     init_gain: float = 0.02
     gan_mode: str = "vanilla"       # vanilla (BCE on logits) | lsgan
     lambda_L1: float = 100.0
+    lambda_GAN: float = 1.0         # weight of G's adversarial term; 0 = L1 (and CE) alone, the ablation
     lambda_CE: float = 0.0          # colour cross-entropy weight (our addition; 0 = pix2pix as published)
     label_colors: tuple = ()        # the palette's RGB colours, background black first (needed by lambda_CE)
     ce_temperature: float = 1.0     # distances in [-1, 1] RGB units squared are divided by this
@@ -235,7 +236,7 @@ class Pix2PixModel:
         self.optimizer_G.zero_grad(set_to_none=True)
         with self._autocast():
             fake_AB = torch.cat((self.real_A, self.fake_B), 1)  # D run again: its weights have just changed
-            loss_G_GAN = self.criterionGAN(self._forward_D(fake_AB), True)
+            loss_G_GAN = self.criterionGAN(self._forward_D(fake_AB), True) * self.config.lambda_GAN
             loss_G_L1 = self.criterionL1(self.fake_B, self.real_B)
             loss_G = loss_G_GAN + loss_G_L1
             if self.criterionCE is not None:
@@ -417,5 +418,5 @@ def _check_config(config: Pix2PixConfig) -> None:
         raise UserError(f"--device {config.device}: no CUDA device is available (use --device cpu)")
     if config.lambda_CE < 0 or config.ce_temperature <= 0:
         raise UserError("--lambda_CE must be >= 0 and --ce_temperature > 0")
-    if config.lambda_L1 < 0 or config.lr <= 0:
-        raise UserError("--lambda_L1 must be >= 0 and --lr > 0")
+    if config.lambda_L1 < 0 or config.lambda_GAN < 0 or config.lr <= 0:
+        raise UserError("--lambda_L1 and --lambda_GAN must be >= 0 and --lr > 0")

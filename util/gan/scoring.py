@@ -1,9 +1,11 @@
-"""Scoring a generator on test pairs: what job03 logs after every epoch and job04 reports.
+"""Scoring a generator on pairs: what job03 logs after every epoch (val) and job04 reports (test).
 
-For every test pair, the generated label G(A) is compared with the true label B:
+For every pair, the generated label G(A) is compared with the true label B:
 pixel-wise F1 per class (generated colours classified by nearest palette colour,
 TP/FP/FN summed over all images), SSIM and LPIPS on the RGB label images, and the
-MSE of the label images scaled to [0, 1].
+MSE of the label images scaled to [0, 1]. Pixel F1 comes with a 95 % interval from
+a bootstrap over clips (:func:`util.metrics.bootstrap_pixel_f1`; a pair's clip is its
+stem without the ``_<k:04d>`` tile number).
 """
 
 from __future__ import annotations
@@ -19,26 +21,36 @@ from tqdm import tqdm
 
 from util.gan.images import to_uint8_rgb
 from util.labels.palette import Palette
-from util.metrics import LpipsScorer, PixelCounts, ssim_rgb
+from util.metrics import LpipsScorer, PixelCounts, bootstrap_pixel_f1, clip_of_stem, ssim_rgb
 from util.signal.spectrogram import write_png
 
 
 @dataclass
 class PairScores:
-    """Summed pixel counts and per-image scores of a test run."""
+    """Summed pixel counts (all pairs, and per clip) and per-image scores of a scoring run."""
 
     palette: Palette
     counts: PixelCounts
     rows: list[dict] = field(default_factory=list)
+    clip_counts: dict[str, PixelCounts] = field(default_factory=dict)
 
     def summary(self) -> dict:
-        f1 = self.counts.f1_per_class()
+        """pixel_f1 with pixel_f1_lo / pixel_f1_hi (95 % bootstrap over clips), ssim, lpips, mse, n_images,
+        n_clips, then f1_<slug> with f1_<slug>_lo / f1_<slug>_hi per class."""
+        interval = bootstrap_pixel_f1(self.clip_counts) if self.clip_counts else None
+        nan = float("nan")
         out = {"pixel_f1": self.counts.mean_f1(),
+               "pixel_f1_lo": interval.low if interval else nan,
+               "pixel_f1_hi": interval.high if interval else nan,
                "ssim": _mean(r["ssim"] for r in self.rows),
                "lpips": _mean(r["lpips"] for r in self.rows),
                "mse": _mean(r["mse"] for r in self.rows),
-               "n_images": len(self.rows)}
-        out.update({f"f1_{slug}": float(value) for slug, value in zip(self.palette.slugs, f1)})
+               "n_images": len(self.rows),
+               "n_clips": len(self.clip_counts)}
+        for k, (slug, value) in enumerate(zip(self.palette.slugs, self.counts.f1_per_class())):
+            out[f"f1_{slug}"] = float(value)
+            out[f"f1_{slug}_lo"] = float(interval.low_per_class[k]) if interval else nan
+            out[f"f1_{slug}_hi"] = float(interval.high_per_class[k]) if interval else nan
         return out
 
 
@@ -53,27 +65,29 @@ def score_pairs(generate: Callable[[torch.Tensor], torch.Tensor], dataset, palet
     """Run ``generate`` (A batch -> fake B batch, both in [-1, 1]) over a pair dataset and score it.
 
     With ``image_dir``, writes ``<stem>_real_A.png``, ``<stem>_fake_B.png`` and ``<stem>_real_B.png``.
-    ``max_images`` = 0 scores every pair.
+    ``max_images`` = 0 scores every pair. Pairs are grouped by clip (:func:`util.metrics.clip_of_stem`)
+    for the pixel-F1 interval.
     """
     n_images = len(dataset) if max_images <= 0 else min(max_images, len(dataset))
     scores = PairScores(palette, PixelCounts(len(palette)))
-    for start in tqdm(range(0, n_images, batch_size), desc="scoring test pairs", unit="batch",
+    for start in tqdm(range(0, n_images, batch_size), desc="scoring pairs", unit="batch",
                       disable=not progress or None, leave=False):
         items = [dataset[i] for i in range(start, min(start + batch_size, n_images))]
         fakes = generate(torch.stack([item["A"] for item in items]))
         for item, fake in zip(items, fakes):
-            scores.rows.append(_score_one(item, fake, palette, lpips, scores.counts, image_dir))
+            scores.rows.append(_score_one(item, fake, palette, lpips, scores, image_dir))
     return scores
 
 
 def _score_one(item: dict, fake: torch.Tensor, palette: Palette, lpips: LpipsScorer | None,
-               counts: PixelCounts, image_dir: str | None) -> dict:
+               scores: PairScores, image_dir: str | None) -> dict:
     fake_rgb, real_rgb = to_uint8_rgb(fake), to_uint8_rgb(item["B"])
     pred, true = palette.classify(fake_rgb), palette.classify(real_rgb)
-    counts.update(pred, true)
     one = PixelCounts(len(palette))
     one.update(pred, true)
     stem = os.path.splitext(os.path.basename(item["path"]))[0]
+    scores.counts.merge(one)
+    scores.clip_counts.setdefault(clip_of_stem(stem), PixelCounts(len(palette))).merge(one)
     if image_dir:
         write_png(os.path.join(image_dir, f"{stem}_real_A.png"), to_uint8_rgb(item["A"][:1]))
         write_png(os.path.join(image_dir, f"{stem}_fake_B.png"), fake_rgb)

@@ -1,7 +1,8 @@
-"""pix2pix training as job03 runs it: epochs, logs, per-epoch test scores, checkpoints, exact resume.
+"""pix2pix training as job03 runs it: epochs, logs, per-epoch scores on val, checkpoints, exact resume.
 
 The loop reads top to bottom: for each epoch, for each batch, set input -> optimise -> log; at the
-end of the epoch, update the learning rate -> score the test split -> save.
+end of the epoch, update the learning rate -> score the --score_split pairs (val: every choice of
+settings or epoch is made there; test is only reported by job04) -> save.
 
 Exact resume: the data order of an epoch is drawn from (seed, epoch) (a permutation, or a weighted
 draw with --sample_balance), crops from (seed, epoch, index), and the state file (``latest_state.pth``)
@@ -133,7 +134,7 @@ def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) 
     opt : argparse.Namespace
         job03's options after :func:`util.gan.options.finish_options` (dataroot, level, preset sizes, losses,
         schedule, seed, ...). Pairs are read from ``<dataroot>/train_<level>_samples``; the per-epoch scores
-        from ``<dataroot>/test_<level>_samples``.
+        (metrics.csv) from ``<dataroot>/<score_split>_<level>_samples`` (val by default).
     stop_after_step : callable, optional
         ``stop_after_step(global_step) -> bool``; True stops the run there as Ctrl-C does (state saved,
         resumable). Used by tests and by ``bench/sweep_demo.py`` to score a run part-way.
@@ -180,7 +181,7 @@ class _Run:
     folder: str
     palette: object
     train_set: AlignedPairDataset
-    test_set: AlignedPairDataset
+    score_set: AlignedPairDataset      # the --score_split pairs scored after every epoch
     pair_weights: np.ndarray | None
     model: Pix2PixModel
     lpips: LpipsScorer | None = None
@@ -190,13 +191,23 @@ class _Run:
 def _prepare(opt: Namespace) -> _Run:
     """Seed, read the pairs, weigh classes and pairs, build the model (in this order: it fixes the RNG draws)."""
     seed_everything(opt.seed)
-    palette = load_palette(opt.palette)
+    palette = load_palette(opt.palette, opt.decode_rule)
     train_set = AlignedPairDataset(split_dir(opt, "train"), opt.input_nc, opt.preprocess, opt.crop_size, opt.seed)
-    test_set = AlignedPairDataset(split_dir(opt, "test"), opt.input_nc)
+    score_set = AlignedPairDataset(_score_folder(opt), opt.input_nc)
     class_weights, pair_weights = _balance(opt, train_set, palette)
     model = Pix2PixModel(Pix2PixConfig.from_options({**vars(opt), "label_colors": palette.colors.tolist(),
                                                      "ce_class_weights": class_weights}))
-    return _Run(opt, run_dir(opt), palette, train_set, test_set, pair_weights, model)
+    return _Run(opt, run_dir(opt), palette, train_set, score_set, pair_weights, model)
+
+
+def _score_folder(opt: Namespace) -> str:
+    """The --score_split pairs; a missing folder is one UserError saying how to make it or what else to pass."""
+    split = opt.score_split
+    folder = split_dir(opt, split)
+    if not os.path.isdir(folder):
+        raise UserError(f"{folder}: no such folder of {split} pairs for the per-epoch scores; make a val split "
+                        f"with job00_synth_data.py --n_val N, or pass --score_split test")
+    return folder
 
 
 def _train_epoch(run: _Run, epoch: int, start_iter: int, should_stop: Callable[[], bool]) -> int | None:
@@ -225,7 +236,7 @@ def _end_epoch(run: _Run, epoch: int) -> None:
     with warnings.catch_warnings():  # after a resume at an epoch's end no step has run yet: harmless
         warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
         run.model.update_learning_rate()
-    _log_metrics(run.folder, epoch, run.model, run.test_set, run.palette, run.lpips, run.opt)
+    _log_metrics(run.folder, epoch, run.model, run.score_set, run.palette, run.lpips, run.opt)
     run.model.save_networks(run.folder, "latest")
     if run.opt.save_epoch_freq and epoch % run.opt.save_epoch_freq == 0:
         run.model.save_networks(run.folder, epoch)
@@ -278,7 +289,8 @@ def _batches(order: list[int], batch_size: int) -> list[list[int]]:
 def _print_resume(opt: Namespace, epoch: int, iteration: int) -> None:
     print(f"stopped at epoch {epoch}, step {iteration}; state saved in {run_dir(opt)}.\n"
           f"resume with: python job03_train.py --dataroot {opt.dataroot} --level {opt.level} --name {opt.name} "
-          f"--checkpoints_dir {opt.checkpoints_dir} --preset {opt.preset} --continue_train", file=sys.stderr)
+          f"--checkpoints_dir {opt.checkpoints_dir} --preset {opt.preset} --score_split {opt.score_split} "
+          f"--continue_train", file=sys.stderr)
 
 
 def _log_losses(folder: str, epoch: int, iteration: int, model: Pix2PixModel, seconds: float) -> None:
@@ -287,15 +299,20 @@ def _log_losses(folder: str, epoch: int, iteration: int, model: Pix2PixModel, se
     append_csv_row(os.path.join(folder, LOSS_LOG), row)
 
 
-def _log_metrics(folder: str, epoch: int, model: Pix2PixModel, test_set, palette, lpips, opt: Namespace) -> dict:
+def _log_metrics(folder: str, epoch: int, model: Pix2PixModel, score_set, palette, lpips, opt: Namespace) -> dict:
+    """One metrics.csv row: epoch, split, n_pairs, ssim, lpips, pixel_f1 with its 95 % interval over clips
+    (pixel_f1_lo, pixel_f1_hi), f1_<slug> per class."""
     model.eval()
-    scores = score_pairs(model.generate, test_set, palette, lpips, batch_size=max(opt.batch_size, 4),
+    scores = score_pairs(model.generate, score_set, palette, lpips, batch_size=max(opt.batch_size, 4),
                          max_images=opt.max_test_images)
     model.train()
     summary = scores.summary()
-    row = {"epoch": epoch, "ssim": summary["ssim"], "lpips": summary["lpips"], "pixel_f1": summary["pixel_f1"],
-           **{f"f1_{slug}": summary[f"f1_{slug}"] for slug in palette.slugs}}
+    split = opt.score_split
+    row = {"epoch": epoch, "split": split, "n_pairs": summary["n_images"], "ssim": summary["ssim"],
+           "lpips": summary["lpips"], "pixel_f1": summary["pixel_f1"], "pixel_f1_lo": summary["pixel_f1_lo"],
+           "pixel_f1_hi": summary["pixel_f1_hi"], **{f"f1_{slug}": summary[f"f1_{slug}"] for slug in palette.slugs}}
     append_csv_row(os.path.join(folder, METRICS_LOG), row)
-    tqdm.write(f"epoch {epoch}: pixel F1 {summary['pixel_f1']:.3f}, SSIM {summary['ssim']:.3f}, "
-               f"LPIPS {summary['lpips']:.3f} on {summary['n_images']} test pairs")
+    tqdm.write(f"epoch {epoch}: pixel F1 {summary['pixel_f1']:.3f} (95 % {summary['pixel_f1_lo']:.3f}-"
+               f"{summary['pixel_f1_hi']:.3f}), SSIM {summary['ssim']:.3f}, LPIPS {summary['lpips']:.3f} on "
+               f"{summary['n_images']} {split} pairs of {summary['n_clips']} clips")
     return summary

@@ -31,6 +31,11 @@ PALETTE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "palettes
 BUILTIN_PALETTES = LEVELS  # one palette per label level, named after it
 BACKGROUND_RGB = (0, 0, 0)
 DEFAULT_TOLERANCE = 40.0
+# How a generated colour becomes a class (our choice; a flag of job03 / job04 / job06):
+#   nearest    every pixel takes its nearest palette colour, black included;
+#   confident  a pixel takes class k only within half the distance from colour k to its nearest other colour
+#              (black included); anything else (greys, blends between two colours) is undecided: background.
+DECODE_RULES = ("nearest", "confident")
 
 
 def slugify(name: str) -> str:
@@ -63,6 +68,7 @@ class Palette:
 
     name: str
     classes: tuple[SourceClass, ...]
+    decode_rule: str = DECODE_RULES[0]     # how generated colours are read (see DECODE_RULES)
 
     def __len__(self) -> int:
         return len(self.classes)
@@ -115,13 +121,32 @@ class Palette:
                 f"label images must be lossless PNGs at the spectrogram's size")
         return nearest[inverse].reshape(packed.shape).astype(np.uint8)
 
-    def classify(self, rgb: np.ndarray) -> np.ndarray:
-        """Generated RGB image(s) (..., 3), uint8 or float in 0..255 -> class map by nearest colour, no tolerance.
+    @property
+    def decision_radii(self) -> np.ndarray:
+        """(K + 1,) float: half the RGB distance from each colour to its nearest other colour (black included)."""
+        colors = self.colors.astype(np.float64)
+        distance = np.linalg.norm(colors[:, None] - colors[None], axis=2)
+        np.fill_diagonal(distance, np.inf)
+        return distance.min(axis=1) / 2
 
-        This is the mask rule for images a network generates (our own choice): every pixel
-        belongs to the palette colour it is closest to, black (background) included.
+    def read_generated(self, rgb: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Generated colours (colour axis ``axis``, 0..255) -> (class map uint8, d1, d2) under ``decode_rule``.
+
+        d1 and d2 are the squared distances to the nearest and second-nearest colour (see :func:`nearest_colour`).
         """
-        return nearest_colour(rgb, self.colors)[0]
+        index, best, second = nearest_colour(rgb, self.colors, axis)
+        if self.decode_rule == "confident":
+            index[best >= (self.decision_radii ** 2).astype(np.float32)[index]] = 0
+        return index, best, second
+
+    def classify(self, rgb: np.ndarray) -> np.ndarray:
+        """Generated RGB image(s) (..., 3), uint8 or float in 0..255 -> class map, no tolerance.
+
+        This is the mask rule for images a network generates (our own choice, ``decode_rule``): with
+        'nearest' every pixel belongs to the palette colour it is closest to, black (background) included;
+        with 'confident' a pixel far from every colour (an undecided output) is background.
+        """
+        return self.read_generated(rgb)[0]
 
     def community_palette_map(self, community: "Palette") -> np.ndarray:
         """Look-up array mapping this palette's class indices to ``community``'s (0 stays 0)."""
@@ -161,8 +186,11 @@ def nearest_colour(rgb: np.ndarray, colors: np.ndarray, axis: int = -1) -> tuple
     return index, best, second
 
 
-def load_palette(name_or_path: str) -> Palette:
-    """'species', 'community' or the path of a palette JSON file -> Palette."""
+def load_palette(name_or_path: str, decode_rule: str = DECODE_RULES[0]) -> Palette:
+    """'species', 'community' or the path of a palette JSON file -> Palette that reads generated colours
+    by ``decode_rule`` (see :data:`DECODE_RULES`)."""
+    if decode_rule not in DECODE_RULES:
+        raise UserError(f"--decode_rule {decode_rule!r}: choose one of {', '.join(DECODE_RULES)}")
     path = os.path.join(PALETTE_DIR, f"{name_or_path}.json") if name_or_path in BUILTIN_PALETTES else name_or_path
     try:
         with open(path, encoding="utf-8") as handle:
@@ -171,7 +199,7 @@ def load_palette(name_or_path: str) -> Palette:
         raise UserError(f"{path}: no such palette (use species, community or a JSON file)") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: not a readable palette JSON ({exc})") from None
-    return Palette(os.path.splitext(os.path.basename(path))[0], _parse_entries(entries, path))
+    return Palette(os.path.splitext(os.path.basename(path))[0], _parse_entries(entries, path), decode_rule)
 
 
 def _parse_entries(entries, path: str) -> tuple[SourceClass, ...]:

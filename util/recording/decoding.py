@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from util.labels.palette import Palette, nearest_colour
+from util.labels.palette import Palette
 
 
 def classify_with_confidence(rgb: np.ndarray, palette: Palette) -> tuple[np.ndarray, np.ndarray]:
     """Generated RGB (3, rows, frames) in 0..255 -> (class map uint8, confidence float32 in [0, 1]).
 
-    The class is the nearest palette colour, black included (the rule of :meth:`Palette.classify`);
+    The class follows the palette's ``decode_rule`` (the rule of :meth:`Palette.classify`);
     confidence is ``1 - d1 / d2`` with d1, d2 the distances to the nearest and second-nearest colour.
     """
-    class_map, best, second = nearest_colour(rgb, palette.colors, axis=0)
+    class_map, best, second = palette.read_generated(rgb, axis=0)
     confidence = 1.0 - np.sqrt(best / np.maximum(second, 1e-12))
     return class_map, confidence.astype(np.float32, copy=False)

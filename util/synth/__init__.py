@@ -14,9 +14,10 @@ known exactly. Modules, lowest first:
     truth        the label rule: which part owns each pixel, class maps at both levels
     writer       one clip's files: part WAVs, events.csv, Raven tables, A|B pairs
     dataset      the data set: seeds, jobs, dataset.json, generate_dataset
+    agreement    labels of two noise draws compared: the ceiling of any model (noise_draw_agreement)
 
-May import the base modules (errors, files), ``util.signal`` and ``util.labels``; never ``util.gan``,
-``util.recording`` or ``util.evaluation``.
+May import the base modules (errors, files, metrics, cli), ``util.signal`` and ``util.labels``; never
+``util.gan``, ``util.recording`` or ``util.evaluation``.
 
 Example::
 
@@ -27,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+from util.synth.agreement import noise_draw_agreement
 from util.synth.bands import MODEL_BANDS_HZ
 from util.synth.dataset import (
     DatasetSummary,
@@ -34,14 +36,26 @@ from util.synth.dataset import (
     one_tile_duration_s,
     one_tile_n_samples,
     read_dataset_record,
+    remake_soundscape,
 )
 from util.synth.levels import snr_db
-from util.synth.soundscape import Event, Soundscape, make_soundscape
+from util.synth.noises import BACKGROUND_KINDS
+from util.synth.soundscape import (
+    BACKGROUND_DBFS_RANGE,
+    MAX_SOURCES,
+    SNR_RANGE_DB,
+    Conditions,
+    Event,
+    Soundscape,
+    make_soundscape,
+)
 from util.synth.sources import SOURCE_BANDS_HZ, SourceModel, palettes, source_models
-from util.synth.truth import AUDIBLE_FLOOR_DB, AUDIBLE_MARGIN_DB, class_maps
+from util.synth.truth import AUDIBLE_FLOOR_DB, AUDIBLE_MARGIN_DB, IBM_MARGIN_DB, TRUTH_RULES, TruthRule, class_maps
 
 __all__ = [
-    "AUDIBLE_FLOOR_DB", "AUDIBLE_MARGIN_DB", "DatasetSummary", "Event", "MODEL_BANDS_HZ", "SOURCE_BANDS_HZ",
-    "Soundscape", "SourceModel", "class_maps", "generate_dataset", "make_soundscape", "one_tile_duration_s",
-    "one_tile_n_samples", "palettes", "read_dataset_record", "snr_db", "source_models",
+    "AUDIBLE_FLOOR_DB", "AUDIBLE_MARGIN_DB", "BACKGROUND_DBFS_RANGE", "BACKGROUND_KINDS", "Conditions",
+    "DatasetSummary", "Event", "IBM_MARGIN_DB", "MAX_SOURCES", "MODEL_BANDS_HZ", "SNR_RANGE_DB",
+    "SOURCE_BANDS_HZ", "Soundscape", "SourceModel", "TRUTH_RULES", "TruthRule", "class_maps", "generate_dataset",
+    "make_soundscape", "noise_draw_agreement", "one_tile_duration_s", "one_tile_n_samples", "palettes",
+    "read_dataset_record", "remake_soundscape", "snr_db", "source_models",
 ]

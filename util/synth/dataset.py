@@ -1,13 +1,14 @@
-"""job00's data set: train and test soundscapes written under one root, repeatable from a seed.
+"""job00's data set: train, val and test soundscapes written under one root, repeatable from a seed.
 
 Layout under ``root``::
 
     input_wav/<split>/<id>/           one clip's files (:mod:`util.synth.writer`)
-    input_wav/dataset.json            how the set was made (seed, counts, duration, truth rule, spectrogram)
+    input_wav/dataset.json            how the set was made (seed, counts, duration, noise draw, truth rule,
+                                      conditions, spectrogram)
     input_img/<split>_<level>_samples/<id>.png    A|B pairs (<id>_<k:04d>.png if a clip spans several tiles)
 
-Soundscape ``i`` of a split is seeded from (seed, split, i), so the number of worker processes does not
-change the result.
+Soundscape ``i`` of a split is seeded from (seed, split, i), so neither the number of worker processes
+nor the size of another split changes it.
 
 Imports the other :mod:`util.synth` modules and the base and signal layers.
 """
@@ -28,14 +29,16 @@ from util.errors import UserError
 from util.files import DATAROOT, LEVELS, SPLITS, read_csv_rows, split_folder, write_json
 from util.signal.audio import n_frames_for
 from util.signal.spectrogram import SpecParams, count_tiles, tile_name
-from util.synth.soundscape import make_soundscape
-from util.synth.truth import AUDIBLE_FLOOR_DB, AUDIBLE_MARGIN_DB, class_maps
+from util.synth.soundscape import Conditions, Soundscape, make_soundscape
+from util.synth.truth import TruthRule
 from util.synth.writer import RAVEN_TABLES, write_pairs, write_soundscape_audio
 
 AUDIO_FOLDER = "input_wav"       # under the root: each clip's audio, events and tables
 DATASET_RECORD = "dataset.json"  # under input_wav/: how the set was made
 MIN_SR = 16000                   # below it the 4-9 kHz warblers would lose most of their band
-RECORD_KEYS = ("seed", "duration_s", "audible_floor_db", "audible_margin_db", "spectrogram")  # must match to extend
+RECORD_KEYS = ("seed", "duration_s", "noise_draw", "truth_rule", "audible_floor_db", "audible_margin_db",
+               "snr_range_db", "background_dbfs_range", "background_kinds", "max_sources",
+               "spectrogram")  # must match to extend a set
 
 
 def one_tile_n_samples(params: SpecParams = SpecParams()) -> int:
@@ -69,8 +72,9 @@ class SynthJob:
     n_samples: int
     params: SpecParams = SpecParams()
     overwrite: bool = False
-    audible_floor_db: float = AUDIBLE_FLOOR_DB
-    audible_margin_db: float = AUDIBLE_MARGIN_DB
+    truth: TruthRule = TruthRule()
+    conditions: Conditions = Conditions()
+    noise_draw: int = 0
 
     @property
     def clip_id(self) -> str:
@@ -108,13 +112,20 @@ def write_soundscape(job: SynthJob) -> int:
     """
     if not job.overwrite and outputs_complete(job):
         return 0
-    rng = np.random.default_rng(soundscape_seed(job.seed, job.split, job.index))
-    scape = make_soundscape(rng, job.n_samples, job.params.sr)
-    maps = class_maps(scape, job.params, audible_floor_db=job.audible_floor_db,
-                      audible_margin_db=job.audible_margin_db)
+    scape = remake_soundscape(job.seed, job.split, job.index, job.n_samples, job.params.sr, job.conditions,
+                              job.noise_draw)
+    maps = job.truth.class_maps(scape, job.params)
     mixture_path = write_soundscape_audio(scape, job.wav_dir)
     source = os.path.relpath(mixture_path, job.root).replace(os.sep, "/")
     return write_pairs(mixture_path, maps, {level: job.pair_paths(level) for level in LEVELS}, job.params, source)
+
+
+def remake_soundscape(seed: int, split: str, index: int, n_samples: int, sr: int,
+                     conditions: Conditions = Conditions(), noise_draw: int = 0) -> Soundscape:
+    """Soundscape ``index`` of ``split`` of the set made with ``seed``, under ``conditions``, with draw
+    ``noise_draw`` of its background (what job00 writes, without writing it)."""
+    rng = np.random.default_rng(soundscape_seed(seed, split, index))
+    return make_soundscape(rng, n_samples, sr, **vars(conditions), noise_draw=noise_draw)
 
 
 @dataclass
@@ -132,13 +143,17 @@ class DatasetSummary:
         return (f"job00: {self.n_written + self.n_skipped} soundscapes ({counts}): {self.n_written} written, "
                 f"{self.n_skipped} already done; audio and events.csv under {os.path.join(self.root, AUDIO_FOLDER)}, "
                 f"{self.n_pairs} A|B pairs written under {os.path.join(self.root, DATAROOT)}"
-                f"/{{train,test}}_{{species,community}}_samples")
+                f"/{{{','.join(SPLITS)}}}_{{species,community}}_samples")
 
 
-def check_request(root: str, n_train: int, n_test: int, n_samples: int, params: SpecParams, workers: int) -> None:
+def check_request(root: str, splits: dict[str, int], n_samples: int, params: SpecParams, workers: int,
+                  noise_draw: int = 0) -> None:
     """Raise UserError for a request that cannot make a data set."""
-    if n_train < 0 or n_test < 0:
-        raise UserError(f"--n_train {n_train} / --n_test {n_test}: counts cannot be negative")
+    negative = [f"--n_{split} {n}" for split, n in splits.items() if n < 0]
+    if negative:
+        raise UserError(f"{' / '.join(negative)}: counts cannot be negative")
+    if noise_draw < 0:
+        raise UserError(f"--noise_draw {noise_draw}: use 0 (the data set's own) or a positive draw")
     if workers < 1:
         raise UserError(f"--workers {workers}: need at least 1")
     if params.sr < MIN_SR:
@@ -150,37 +165,40 @@ def check_request(root: str, n_train: int, n_test: int, n_samples: int, params: 
         raise UserError(f"--out {root}: exists and is not a folder")
 
 
-def generate_dataset(root: str, n_train: int, n_test: int, seed: int, *, duration_s: float | None = None,
-                     params: SpecParams = SpecParams(), overwrite: bool = False, workers: int = 2,
-                     audible_floor_db: float = AUDIBLE_FLOOR_DB, audible_margin_db: float = AUDIBLE_MARGIN_DB,
-                     progress: bool = True) -> DatasetSummary:
-    """Write ``n_train`` + ``n_test`` labelled soundscapes and their A|B pairs under ``root``.
+def generate_dataset(root: str, n_train: int, n_test: int, seed: int, *, n_val: int = 0,
+                     duration_s: float | None = None, params: SpecParams = SpecParams(), overwrite: bool = False,
+                     workers: int = 2, truth: TruthRule = TruthRule(), conditions: Conditions = Conditions(),
+                     noise_draw: int = 0, progress: bool = True) -> DatasetSummary:
+    """Write ``n_train`` + ``n_val`` + ``n_test`` labelled soundscapes and their A|B pairs under ``root``.
 
     The layout is in this module's docstring. Soundscapes whose outputs all exist are skipped unless
-    ``overwrite``; a set made with another seed, duration, truth rule or spectrogram is refused.
+    ``overwrite``; a set made with another seed, duration, noise draw, truth rule, conditions or
+    spectrogram is refused.
 
     Parameters
     ----------
     root : str
         Folder of the data set (created if needed).
-    n_train, n_test : int
-        Soundscapes in the train and test splits (0 or more).
+    n_train, n_test, n_val : int
+        Soundscapes in the train, test and val splits (0 or more).
     seed : int
         Run seed; soundscape ``i`` of a split is seeded from (seed, split, i), so the same seed gives
-        the same files whatever ``workers``.
+        the same files whatever ``workers`` and whatever the other splits' sizes.
     duration_s : float, optional
         Clip length in s; None: exactly one tile (:func:`one_tile_duration_s`, 2.9605 s at the defaults).
     params : SpecParams
         Spectrogram settings of the pairs; ``params.sr`` (Hz, at least ``MIN_SR``) is also the audio's rate.
     overwrite : bool
         Re-make soundscapes whose outputs all exist, and replace a set made with other settings.
-    workers : int
-        Soundscapes made in parallel (processes, at least 1).
-    audible_floor_db, audible_margin_db : float
-        The label rule (:mod:`util.synth.truth`): a part labels a bin at this level or louder, dB re full
-        scale, and this many dB above the background.
-    progress : bool
-        Show a progress bar.
+    workers, progress : int, bool
+        Soundscapes made in parallel (processes, at least 1); show a progress bar.
+    truth : TruthRule
+        The label rule and its thresholds (:mod:`util.synth.truth`).
+    conditions : Conditions
+        SNR range, background level range and kinds, most sources (:class:`util.synth.soundscape.Conditions`).
+    noise_draw : int
+        Which realisation of each clip's background noise (0: the data set's own; K: the same clips over
+        another draw of the same kind of background).
 
     Returns
     -------
@@ -190,19 +208,18 @@ def generate_dataset(root: str, n_train: int, n_test: int, seed: int, *, duratio
     Raises
     ------
     UserError
-        An impossible request (negative counts, ``workers`` < 1, ``sr`` < ``MIN_SR``, a clip shorter than
-        one FFT, ``root`` a file) or an existing set made with other settings (without ``overwrite``).
+        An impossible request (see :func:`check_request`, bad conditions or rule) or an existing set made
+        with other settings (without ``overwrite``).
     """
-    params = params.check()
+    params, truth, conditions = params.check(), truth.check(), conditions.check()
     n_samples = one_tile_n_samples(params) if duration_s is None else int(round(duration_s * params.sr))
-    check_request(root, n_train, n_test, n_samples, params, workers)
-    splits = dict(zip(SPLITS, (n_train, n_test)))
-    record = {"seed": int(seed), "n_train": int(n_train), "n_test": int(n_test),
-              "duration_s": n_samples / params.sr, "audible_floor_db": float(audible_floor_db),
-              "audible_margin_db": float(audible_margin_db), "spectrogram": asdict(params), "version": __version__}
-    record = json.loads(json.dumps(record))  # as it will read back (tuples become lists)
-    _check_dataset_record(root, record, overwrite)
-    jobs = [SynthJob(root, split, i, seed, n_samples, params, overwrite, audible_floor_db, audible_margin_db)
+    splits = dict(zip(SPLITS, (n_train, n_val, n_test)))
+    check_request(root, splits, n_samples, params, workers, noise_draw)
+    record = {"seed": int(seed), **{f"n_{split}": int(n) for split, n in splits.items()},
+              "duration_s": n_samples / params.sr, "noise_draw": int(noise_draw), **truth.record(),
+              **conditions.record(), "spectrogram": asdict(params), "version": __version__}
+    _check_dataset_record(root, json.loads(json.dumps(record)), overwrite)  # as it reads back (lists, not tuples)
+    jobs = [SynthJob(root, split, i, seed, n_samples, params, overwrite, truth, conditions, int(noise_draw))
             for split, n in splits.items() for i in range(n)]
     pairs_per_job = _run_jobs(jobs, workers, progress)
     write_json(dataset_record_path(root), record)
@@ -216,7 +233,10 @@ def dataset_record_path(root: str) -> str:
 
 
 def read_dataset_record(root: str) -> dict | None:
-    """The record job00 left under ``root``, or None when there is none (a set made otherwise)."""
+    """The record job00 left under ``root``, or None when there is none (a set made otherwise).
+
+    A set made before the val split has no ``n_val`` (read it as 0), nor noise draw, truth rule or
+    conditions (see :meth:`TruthRule.from_record` and :meth:`Conditions.from_record`)."""
     try:
         with open(dataset_record_path(root), encoding="utf-8") as handle:
             return json.load(handle)
@@ -227,7 +247,8 @@ def read_dataset_record(root: str) -> dict | None:
 
 
 def _check_dataset_record(root: str, record: dict, overwrite: bool) -> None:
-    """Refuse to add clips of another seed, duration or truth rule to an existing set (it would mix two sets)."""
+    """Refuse to add clips made with other settings (seed, duration, noise draw, truth rule, conditions,
+    spectrogram) to an existing set: it would mix two sets."""
     old = read_dataset_record(root)
     if old is None or overwrite:
         return

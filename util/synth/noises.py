@@ -3,16 +3,21 @@
 Insect and human models follow the species models' contract (:mod:`util.synth.calls`): ``(rng, sr)`` in,
 one float32 call of nominal peak 0.5 out, band-limited to the model's band in
 :data:`util.synth.bands.MODEL_BANDS_HZ`. Background models take the clip length too and return unit-RMS
-noise; :func:`background_noise` mixes them into the field-like background of a clip.
+noise. A clip's background is a :class:`BackgroundRecipe` (its kind: colour, components, their levels;
+drawn with the clip) rendered by :func:`render_background` for one draw of the noise (draw 0 is the data
+set's; other draws are the same background kind with other noise).
 
-Imports only :mod:`util.synth.dsp` and :mod:`util.synth.bands`.
+Imports only :mod:`util.synth.dsp`, :mod:`util.synth.bands` and :mod:`util.errors`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.signal
 
+from util.errors import UserError
 from util.synth.bands import MODEL_BANDS_HZ
 from util.synth.dsp import (
     Generator,
@@ -144,14 +149,16 @@ def wind_gusts(rng: Generator, sr: int, n_samples: int) -> np.ndarray:
     return y / np.sqrt(np.mean(y ** 2))
 
 
-def rain(rng: Generator, sr: int, n_samples: int) -> np.ndarray:
-    """Rain model: random drops (20-200 a second, heavy-tailed sizes), each a 1-4 ms
-    decaying broadband click, 0.8-10 kHz; unit RMS."""
-    drops = np.zeros(n_samples)
-    n_drops = rng.poisson(rng.uniform(20.0, 200.0) * n_samples / sr) + 1
-    drops[rng.integers(0, n_samples, n_drops)] = rng.pareto(2.0, n_drops) * rng.choice([-1.0, 1.0], n_drops)
+def rain(rng: Generator, sr: int, n_samples: int, drops_per_s: float = 100.0,
+         timbre_rng: Generator | None = None) -> np.ndarray:
+    """Rain model: ``drops_per_s`` random drops a second (Poisson, heavy-tailed sizes), each the same
+    1-4 ms decaying broadband click (drawn from ``timbre_rng``, default ``rng``: it sets the rain's
+    spectrum), 0.8-10 kHz; unit RMS."""
     k = to_samples(0.004, sr)
-    kernel = rng.standard_normal(k) * np.exp(-np.arange(k) / (0.001 * sr))
+    kernel = (timbre_rng or rng).standard_normal(k) * np.exp(-np.arange(k) / (0.001 * sr))
+    drops = np.zeros(n_samples)
+    n_drops = rng.poisson(drops_per_s * n_samples / sr) + 1
+    drops[rng.integers(0, n_samples, n_drops)] = rng.pareto(2.0, n_drops) * rng.choice([-1.0, 1.0], n_drops)
     y = band_limit(scipy.signal.fftconvolve(drops, kernel)[:n_samples], sr, 800.0, 10000.0, 200.0)
     return y / max(np.sqrt(np.mean(y ** 2)), 1e-20)
 
@@ -164,15 +171,76 @@ def stream(rng: Generator, sr: int, n_samples: int) -> np.ndarray:
     return y / np.sqrt(np.mean(y ** 2))
 
 
-def background_noise(rng: Generator, sr: int, n_samples: int, level_dbfs: float) -> np.ndarray:
-    """Field-like background of RMS ``level_dbfs`` (dB re full scale), float32: pink or brown
-    noise, a white microphone floor 30 dB down, and sometimes wind (p 0.4, -6..+6 dB),
-    rain (p 0.3, -12..0 dB) and a stream (p 0.3, -12..0 dB) relative to the pink/brown part."""
-    y = colored_noise(rng, sr, n_samples, rng.choice([-3.0, -6.0]))
-    y += 10 ** (-30 / 20) * shaped_noise(rng, n_samples, sr, 20.0, sr / 2)
-    for component, probability, (low_db, high_db) in ((wind_gusts, 0.4, (-6, 6)), (rain, 0.3, (-12, 0)),
-                                                      (stream, 0.3, (-12, 0))):
-        if rng.random() < probability:
-            y += 10 ** (rng.uniform(low_db, high_db) / 20) * component(rng, sr, n_samples)
-    y *= 10 ** (level_dbfs / 20) / np.sqrt(np.mean(y ** 2))
+# The kinds of background: a coloured base (pink or brown, one per clip) and optional components.
+COLOURS = {"pink": -3.0, "brown": -6.0}        # kind: power slope in dB per octave
+COMPONENTS = {"wind": (0.4, (-6.0, 6.0)),      # kind: (probability in a clip, level range in dB
+              "rain": (0.3, (-12.0, 0.0)),     #        relative to the coloured base)
+              "stream": (0.3, (-12.0, 0.0))}
+BACKGROUND_KINDS = (*COLOURS, *COMPONENTS)
+MIC_FLOOR_DB = -30.0                           # white microphone floor, relative to the coloured base
+RAIN_DROPS_PER_S = (20.0, 200.0)               # range of a rainy clip's drop rate
+
+
+@dataclass(frozen=True)
+class BackgroundRecipe:
+    """What kind of background a clip has (not its realisation): RMS ``level_dbfs`` (dB re full scale),
+    the base's ``slope_db_per_octave``, ``components`` ((kind, dB relative to the base), ...), the
+    rain's drop rate and ``timbre_seed`` (its drop sound, hence its spectrum), and ``noise_seed``, from
+    which each draw of the noise is seeded."""
+
+    level_dbfs: float
+    slope_db_per_octave: float
+    components: tuple[tuple[str, float], ...]
+    rain_drops_per_s: float
+    timbre_seed: int
+    noise_seed: int
+
+
+def check_background_kinds(kinds) -> tuple[str, ...]:
+    """``kinds`` as a tuple of known kinds, at least one colour among them; UserError otherwise."""
+    kinds = tuple(kinds)
+    unknown = sorted(set(kinds) - set(BACKGROUND_KINDS))
+    if unknown or not set(kinds) & set(COLOURS):
+        raise UserError(f"--background_kinds {','.join(kinds)}: each must be one of {','.join(BACKGROUND_KINDS)}, "
+                        f"with pink or brown among them")
+    return kinds
+
+
+def draw_background_recipe(rng: Generator, level_dbfs_range: tuple[float, float],
+                           kinds: tuple[str, ...] = BACKGROUND_KINDS) -> BackgroundRecipe:
+    """A clip's background recipe: RMS level uniform in ``level_dbfs_range``; pink or brown base;
+    wind (p 0.4, -6..+6 dB), rain (p 0.3, -12..0 dB, 20-200 drops a second) and a stream (p 0.3,
+    -12..0 dB) relative to the base. Only ``kinds`` are used; the same numbers are drawn whatever
+    ``kinds`` (so the rest of the clip does not change with them)."""
+    kinds = check_background_kinds(kinds)
+    level_dbfs = float(rng.uniform(*level_dbfs_range))
+    colour = str(rng.choice(list(COLOURS)))
+    allowed_colours = [c for c in COLOURS if c in kinds]
+    colour = colour if colour in kinds else allowed_colours[0]
+    components = []
+    for kind, (probability, (low_db, high_db)) in COMPONENTS.items():
+        present, relative_db = rng.random() < probability, float(rng.uniform(low_db, high_db))
+        if present and kind in kinds:
+            components.append((kind, relative_db))
+    drops_per_s = float(rng.uniform(*RAIN_DROPS_PER_S))
+    timbre_seed, noise_seed = (int(s) for s in rng.integers(2 ** 63 - 1, size=2))
+    return BackgroundRecipe(level_dbfs, COLOURS[colour], tuple(components), drops_per_s, timbre_seed, noise_seed)
+
+
+def render_background(recipe: BackgroundRecipe, sr: int, n_samples: int, noise_draw: int = 0) -> np.ndarray:
+    """Draw ``noise_draw`` of a recipe's background: float32 (n_samples,) of RMS ``recipe.level_dbfs``.
+
+    Every draw has the same colour, components, relative levels and RMS level; draws differ only in
+    the random noise (its own generator, seeded from (``recipe.noise_seed``, ``noise_draw``)).
+    """
+    rng = np.random.default_rng([recipe.noise_seed, int(noise_draw)])
+    y = colored_noise(rng, sr, n_samples, recipe.slope_db_per_octave)
+    y += 10 ** (MIC_FLOOR_DB / 20) * shaped_noise(rng, n_samples, sr, 20.0, sr / 2)
+    for kind, relative_db in recipe.components:
+        if kind == "rain":
+            component = rain(rng, sr, n_samples, recipe.rain_drops_per_s, np.random.default_rng(recipe.timbre_seed))
+        else:
+            component = {"wind": wind_gusts, "stream": stream}[kind](rng, sr, n_samples)
+        y += 10 ** (relative_db / 20) * component
+    y *= 10 ** (recipe.level_dbfs / 20) / np.sqrt(np.mean(y ** 2))
     return y.astype(np.float32)

@@ -5,6 +5,10 @@ at a random time (at least half of the call, or half of the clip, lies inside it
 SNR drawn from ``SNR_RANGE_DB`` (-5 to +20 dB, see :mod:`util.synth.levels`). Every part is kept:
 ``parts`` {class slug: float32 audio} and ``background``; the mixture is their exact float32 sum.
 
+The background is drawn as a recipe (its kind and level) and rendered for one ``noise_draw``; the
+sources are scaled against draw 0 and draw 0's peak-limit factor applies to every draw, so draw K of a
+soundscape has exactly the sources of draw 0 over another realisation of the same background.
+
 Imports the other :mod:`util.synth` modules below it (sources, noises, levels) and the base and signal
 layers.
 """
@@ -25,7 +29,7 @@ from util.synth.levels import (
     level_dbfs,
     snr_db,
 )
-from util.synth.noises import background_noise
+from util.synth.noises import BACKGROUND_KINDS, check_background_kinds, draw_background_recipe, render_background
 from util.synth.sources import SourceModel, source_models
 
 SNR_RANGE_DB = (-5.0, 20.0)
@@ -35,6 +39,45 @@ PEAK_LIMIT = 0.99              # all parts are scaled together if the mixture wo
 EVENT_COLUMNS = ("class", "slug", "start_s", "end_s", "low_hz", "high_hz",
                  "level",            # RMS over the active part, dB re full scale
                  "community", "model", "snr_db")
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """The conditions soundscapes are drawn under (job00's flags; the names of :func:`make_soundscape`'s
+    keywords): SNR range in dB, background RMS range in dB re full scale, the background kinds allowed
+    (:data:`util.synth.noises.BACKGROUND_KINDS`), the most sources in a clip."""
+
+    snr_range_db: tuple[float, float] = SNR_RANGE_DB
+    background_dbfs_range: tuple[float, float] = BACKGROUND_DBFS_RANGE
+    background_kinds: tuple[str, ...] = BACKGROUND_KINDS
+    max_sources: int = MAX_SOURCES
+
+    def check(self) -> "Conditions":
+        """The conditions with tuples normalised; UserError naming the flag for an impossible one."""
+        for flag, (low, high) in (("--snr_range", self.snr_range_db),
+                                  ("--background_dbfs_range", self.background_dbfs_range)):
+            if not low <= high:
+                raise UserError(f"{flag} {low:g} {high:g}: LO must not exceed HI")
+        if self.background_dbfs_range[1] > 0:
+            raise UserError(f"--background_dbfs_range: {self.background_dbfs_range[1]:g} dB is above full scale")
+        if not 0 <= self.max_sources <= len(source_models()):
+            raise UserError(f"--max_sources {self.max_sources}: use 0 to {len(source_models())}")
+        return Conditions(tuple(map(float, self.snr_range_db)), tuple(map(float, self.background_dbfs_range)),
+                          check_background_kinds(self.background_kinds), int(self.max_sources))
+
+    def record(self) -> dict:
+        """The conditions as dataset.json keys (lists, as JSON reads them back)."""
+        return {"snr_range_db": list(self.snr_range_db), "background_dbfs_range": list(self.background_dbfs_range),
+                "background_kinds": list(self.background_kinds), "max_sources": self.max_sources}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Conditions":
+        """The conditions a dataset.json record names; a key it lacks (an older set) takes today's default."""
+        default = cls()
+        return cls(tuple(record.get("snr_range_db", default.snr_range_db)),
+                   tuple(record.get("background_dbfs_range", default.background_dbfs_range)),
+                   tuple(record.get("background_kinds", default.background_kinds)),
+                   int(record.get("max_sources", default.max_sources))).check()
 
 
 @dataclass
@@ -107,11 +150,13 @@ def make_soundscape(rng: Generator, n_samples: int, sr: int = SpecParams().sr, *
                     sources: list[str] | None = None, max_sources: int = MAX_SOURCES,
                     snr_range_db: tuple[float, float] = SNR_RANGE_DB,
                     background_dbfs_range: tuple[float, float] = BACKGROUND_DBFS_RANGE,
+                    background_kinds: tuple[str, ...] = BACKGROUND_KINDS, noise_draw: int = 0,
                     peak_limit: float = PEAK_LIMIT) -> Soundscape:
     """One labelled soundscape: background noise plus sources, every part kept.
 
-    If the mixture's peak would exceed ``peak_limit``, every part is scaled by the same factor
-    (SNRs unchanged). The same ``rng`` state gives the same soundscape.
+    If draw 0's mixture peak would exceed ``peak_limit``, every part is scaled by the same factor
+    (SNRs unchanged), in every draw. The same ``rng`` state gives the same soundscape; another
+    ``noise_draw`` gives the same sources over another realisation of the same background.
 
     Parameters
     ----------
@@ -130,6 +175,10 @@ def make_soundscape(rng: Generator, n_samples: int, sr: int = SpecParams().sr, *
         Each source's SNR in dB is drawn uniformly from this range (see :mod:`util.synth.levels`).
     background_dbfs_range : (float, float)
         The background's RMS level is drawn uniformly from this range, dB re full scale.
+    background_kinds : tuple of str
+        Background kinds allowed (:data:`util.synth.noises.BACKGROUND_KINDS`; pink or brown among them).
+    noise_draw : int
+        Which realisation of the background noise (0: the data set's own).
     peak_limit : float
         Largest allowed absolute sample value of the mixture (full scale = 1).
 
@@ -145,18 +194,26 @@ def make_soundscape(rng: Generator, n_samples: int, sr: int = SpecParams().sr, *
         A slug in ``sources`` is unknown or repeated.
     """
     models = source_models()
-    sources = draw_sources(rng, max_sources) if sources is None else list(sources)
-    unknown = [s for s in sources if s not in models]
-    if unknown or len(set(sources)) != len(sources):
-        raise UserError(f"sources {sources}: each must be one of {', '.join(models)}, at most once")
-    background = background_noise(rng, sr, n_samples, rng.uniform(*background_dbfs_range))
+    sources = draw_sources(rng, max_sources) if sources is None else _checked_sources(sources)
+    recipe = draw_background_recipe(rng, background_dbfs_range, background_kinds)
+    reference = render_background(recipe, sr, n_samples, 0)
     parts, chosen = {}, {}
     for slug in sources:
-        parts[slug], chosen[slug] = _add_source(rng, models[slug], background, n_samples, sr, snr_range_db)
-    parts, background = _limit_peak(parts, background, peak_limit)
+        parts[slug], chosen[slug] = _add_source(rng, models[slug], reference, n_samples, sr, snr_range_db)
+    background = reference if noise_draw == 0 else render_background(recipe, sr, n_samples, noise_draw)
+    scale = _peak_scale(parts, reference, peak_limit)
+    parts, background = {slug: audio * scale for slug, audio in parts.items()}, background * scale
     events = [_describe(models[slug], model, band, parts[slug], background, sr)
               for slug, (model, band) in chosen.items()]
     return Soundscape(sr, background, parts, events)
+
+
+def _checked_sources(sources: list[str]) -> list[str]:
+    models = source_models()
+    unknown = [s for s in sources if s not in models]
+    if unknown or len(set(sources)) != len(sources):
+        raise UserError(f"sources {sources}: each must be one of {', '.join(models)}, at most once")
+    return list(sources)
 
 
 def _add_source(rng: Generator, model: SourceModel, background: np.ndarray, n_samples: int, sr: int,
@@ -171,12 +228,10 @@ def _add_source(rng: Generator, model: SourceModel, background: np.ndarray, n_sa
     return (placed * gain).astype(np.float32), (generator.__name__, band)
 
 
-def _limit_peak(parts: dict[str, np.ndarray], background: np.ndarray, peak_limit: float):
+def _peak_scale(parts: dict[str, np.ndarray], background: np.ndarray, peak_limit: float) -> np.float32:
+    """Factor (float32, at most 1) that brings the mixture's peak down to ``peak_limit``."""
     peak = float(np.max(np.abs(mix(parts, background))))
-    if peak <= peak_limit:
-        return parts, background
-    scale = np.float32(peak_limit / peak * (1 - 1e-6))
-    return {slug: audio * scale for slug, audio in parts.items()}, background * scale
+    return np.float32(1.0 if peak <= peak_limit else peak_limit / peak * (1 - 1e-6))
 
 
 def _describe(model: SourceModel, generator_name: str, band: tuple[float, float], audio: np.ndarray,
