@@ -7,7 +7,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # wav01.wav: a synthetic soundscape (Eurasian Jay, Alström's Warbler, a voice) and its Raven table
-"$PY" job00_synth_data.py --out "$work" --n_train 0 --n_test 1 --seed 6
+"$PY" job00_synth_data.py --out "$work" --n_train 0 --n_val 0 --n_test 1 --seed 6
 cp "$work/input_wav/test/syn00001/mixture.wav" sample/wav01.wav
 sed 's/mixture\.wav/wav01.wav/' "$work/input_wav/test/syn00001/mixture.community.selections.txt" > sample/wav01.selections.txt
 
