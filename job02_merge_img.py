@@ -8,15 +8,20 @@ median level of its frequency row in the tile; where boxes overlap, the
 smaller box (seconds x hertz) wins. Tiles of an annotated recording that hold
 no box become all-background pairs (negative examples).
 
+Tables are taken as they come: UTF-8 or Windows cp1252 text, recordings named
+by Begin File or Begin Path; labels outside the palette (noise, unknown...) are
+skipped with --ignore_labels or renamed to palette names with --label_map. Make
+a palette for your own species with: python -m util.labels.make_palette --help
+
 examples:
   python job02_merge_img.py --spec spec/ --label labels/ --output input_img/train_species_samples
   python job02_merge_img.py --spec spec/ --raven tables/*.selections.txt --output pairs/
+  python job02_merge_img.py --spec spec/ --raven tables/*.txt --output pairs/ --ignore_labels noise,unknown
 """
 
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from functools import partial
 
 from util.cli import IMAGE_EXTENSIONS, InputFile, find_files, make_parser, report_failures, run_batch, run_main, summary
@@ -25,8 +30,10 @@ from util.labels.annotations import (
     DEFAULT_BOX_THRESHOLD_DB,
     Box,
     boxes_to_class_map,
-    check_labels,
+    group_boxes,
+    parse_label_list,
     read_audacity_labels,
+    read_label_map,
     read_raven_table,
     recording_key,
 )
@@ -46,6 +53,12 @@ def parse_args(argv=None):
     parser.add_argument("--palette", default="species", help="species, community or a palette JSON file")
     parser.add_argument("--label_column", default=None,
                         help="Raven column holding the class name; default: the first of Species, Annotation, Common Name")
+    parser.add_argument("--ignore_labels", default=None, metavar="LABELS",
+                        help='table labels to skip, comma separated, e.g. noise,unknown,other ("" for an empty '
+                             "label); with none, every label must name a palette class")
+    parser.add_argument("--label_map", default=None, metavar="FILE",
+                        help="table labels -> palette names: a CSV (label,name per row) or JSON object; "
+                             "an empty name skips the label")
     parser.add_argument("--box_threshold_db", type=float, default=DEFAULT_BOX_THRESHOLD_DB,
                         help="dB above the row's median level for a pixel in a box to be labelled")
     parser.add_argument("--color_tolerance", type=float, default=DEFAULT_TOLERANCE,
@@ -93,7 +106,7 @@ def merge_from_boxes(tile: InputFile, boxes_by_recording: dict[str, list[Box]], 
     key = recording_key(meta["source"])
     if key not in boxes_by_recording:
         raise UserError(f"{tile.path}: no annotation table for its recording {meta['source']} "
-                        f"(tables are matched by file name or Begin File)")
+                        f"(tables are matched by file name, Begin File or Begin Path)")
     class_map = boxes_to_class_map(db, meta, boxes_by_recording[key], palette, threshold_db)
     label_rgb = palette.encode(class_map)
     if label_output:
@@ -105,13 +118,8 @@ def merge_from_boxes(tile: InputFile, boxes_by_recording: dict[str, list[Box]], 
 def load_boxes(args, palette: Palette) -> dict[str, list[Box]]:
     tables = [(path, read_raven_table(path, args.label_column)) for path in args.raven or []]
     tables += [(path, read_audacity_labels(path)) for path in args.audacity or []]
-    by_recording: dict[str, list[Box]] = defaultdict(list)
-    for path, boxes in tables:
-        check_labels(boxes, palette, path)
-        by_recording[recording_key(path)]  # a table without rows still marks its recording as annotated
-        for box in boxes:
-            by_recording[box.recording].append(box)
-    return dict(by_recording)
+    label_map = read_label_map(args.label_map, palette) if args.label_map else None
+    return group_boxes(tables, palette, parse_label_list(args.ignore_labels), label_map)
 
 
 def main(argv=None) -> int:

@@ -103,3 +103,37 @@ def test_isolated_audio_of_a_middle_tile_has_no_burst_at_its_end(tmp_path):
     full = masked_audio(tile_spectrum(recording, meta), np.ones((256, 256), np.float32), meta)
     start = 100 * 256
     assert np.max(np.abs(full - recording[start:start + len(full)])) < 1e-3
+
+
+def test_windows_raven_table_with_noise_rows_and_own_palette_becomes_a_pair(tmp_path):
+    """A cp1252 table from Raven on Windows, recordings named by Begin Path only, French / German names and
+    a 'noise' row: refused in one line naming the fix, then read with --ignore_labels noise."""
+    make_recording(tmp_path)
+    palette_file = tmp_path / "my_palette.json"
+    made = subprocess.run([sys.executable, "-m", "util.labels.make_palette", "--names",
+                           "Pic épeiche,Grüner Laubsänger", "--out", str(palette_file)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert made.returncode == 0, made.stderr
+    table = tmp_path / "survey 2024 (Windows).txt"  # its name matches no recording: Begin Path does
+    table.write_bytes(("Selection\tView\tChannel\tBegin Path\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\t"
+                       "High Freq (Hz)\tSpecies\r\n"
+                       "1\tSpectrogram 1\t1\tD:\\terrain\\rec.wav\t0.5\t1.5\t2800\t3200\tPic épeiche\r\n"
+                       "2\tSpectrogram 1\t1\tD:\\terrain\\rec.wav\t1.8\t2.6\t900\t1100\tGrüner Laubsänger\r\n"
+                       "3\tSpectrogram 1\t1\tD:\\terrain\\rec.wav\t0.0\t2.9\t0\t11000\tnoise\r\n").encode("cp1252"))
+    original = table.read_bytes()
+    args = ["--spec", str(tmp_path / "spec"), "--raven", str(table), "--palette", str(palette_file),
+            "--output", str(tmp_path / "pairs")]
+
+    refused = run_job("job02_merge_img.py", *args)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert (f"error: {table}: labels not in the my_palette palette: noise (skip them with --ignore_labels noise "
+            f"or map them to palette names with --label_map FILE") in refused.stderr
+
+    result = run_job("job02_merge_img.py", *args, "--ignore_labels", "noise")
+    assert result.returncode == 0, result.stderr
+    assert table.read_bytes() == original
+    _, label, _ = read_pair(str(tmp_path / "pairs" / "rec_0000.png"))
+    classes = load_palette(str(palette_file)).decode(label)
+    assert set(np.unique(classes)) == {0, 1, 2}  # the noise box, covering everything, painted nothing
+    assert 255 - 70 in np.argwhere(classes == 1)[:, 0] and 255 - 23 in np.argwhere(classes == 2)[:, 0]
+    assert (255 - np.argwhere(classes == 1)[:, 0]).min() * SR / 512 >= 2800

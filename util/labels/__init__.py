@@ -2,7 +2,8 @@
 
 Modules:
     palette      class colours (palettes/*.json), colour <-> class, the nearest-colour rule
-    annotations  Raven / Audacity tables in and out; boxes -> label pixels
+    make_palette a palette JSON from a list of names, colours far apart (python -m util.labels.make_palette)
+    annotations  Raven / Audacity tables in and out (any common encoding); table labels -> classes; boxes -> pixels
     pairs        A|B training pairs (spectrogram beside its colour label)
     detections   regions of a class map -> selections (time, frequency, score), tracked across tiles
     quantify     time and acoustic-space occupancy, frequency profiles, per class

@@ -4,6 +4,12 @@ Readers: Raven Pro selection tables (tab-separated, one row per selection *per
 view*, so rows are de-duplicated by selection number) and Audacity label files
 (``start<TAB>end<TAB>label``, optionally followed by a spectral line
 ``\\<TAB>low_hz<TAB>high_hz``). Writer: Raven selection tables that Raven opens.
+Tables are read as they come (:func:`read_table_text`): UTF-8 with or without a
+byte-order mark, else Windows cp1252 (what Raven writes on Windows), else latin-1.
+
+Table labels -> palette classes (:func:`resolve_labels`): labels to skip
+(``noise``, ``unknown``...), a label map of aliases (:func:`read_label_map`), and
+one error line listing every label still unknown, with the flags that fix it.
 
 From boxes to pixels (our own rule): a pixel inside a box is labelled with the
 box's class when its level stands at least ``threshold_db`` (10 dB) above the noise
@@ -19,15 +25,17 @@ from __future__ import annotations
 
 import csv
 import io
-import os
+import json
+import ntpath
 import re
-from dataclasses import dataclass
+import shlex
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from util.errors import UserError
 from util.files import write_text
-from util.labels.palette import Palette
+from util.labels.palette import Palette, slugify
 
 RAVEN_LABEL_COLUMNS = ("Species", "Annotation", "Common Name")
 RAVEN_REQUIRED = ("Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)")
@@ -53,8 +61,11 @@ class Box:
 
 
 def recording_key(path_or_name: str) -> str:
-    """The recording stem a table or tile refers to: 'SITE_01.Table.1.selections.txt' -> 'SITE_01'."""
-    name = os.path.basename(path_or_name)
+    """The recording stem a table or tile refers to: 'SITE_01.Table.1.selections.txt' -> 'SITE_01'.
+
+    Windows paths (Raven's ``Begin Path``, 'D:\\survey\\SITE_01.wav') are split at either separator.
+    """
+    name = ntpath.basename(path_or_name)
     for pattern in (r"\.Table\.\d+\.selections\.txt$", r"\.selections\.txt$", r"\.txt$",
                     r"\.(wav|flac|ogg|aiff|aif|mp3)$"):
         name = re.sub(pattern, "", name, flags=re.IGNORECASE)
@@ -93,23 +104,51 @@ def _raven_row_to_box(row: dict, column: str, path: str, line_no: int, default_r
     except (TypeError, ValueError):
         raise UserError(f"{path}: line {line_no}: times and frequencies must be numbers") from None
     recording = default_recording
-    if row.get("Begin File"):
-        recording = recording_key(row["Begin File"])
+    source_file = row.get("Begin File") or row.get("Begin Path")  # Begin Path: the full path, when File is absent
+    if source_file:
+        recording = recording_key(source_file)
         if row.get("File Offset (s)"):  # tables spanning several files: times relative to that file
-            offset = float(row["File Offset (s)"])
+            try:
+                offset = float(row["File Offset (s)"])
+            except ValueError:
+                raise UserError(f"{path}: line {line_no}: File Offset (s) must be a number") from None
             begin, end = offset, offset + (end - begin)
     if end < begin or high < low:
         raise UserError(f"{path}: line {line_no}: end before begin or high below low frequency")
     return Box(begin, end, low, high, (row.get(column) or "").strip(), recording)
 
 
-def _read_tsv(path: str) -> tuple[list[dict], list[str]]:
+TABLE_ENCODINGS = ("utf-8-sig", "cp1252")  # tried in turn before latin-1, which accepts any byte
+
+
+def read_table_text(path: str) -> str:
+    """The text of a table file, whatever its encoding (the file itself is never changed).
+
+    Tried in turn: UTF-8 (a byte-order mark is skipped), then cp1252 (Raven Pro and Excel on Windows:
+    'Pic épeiche', 'Grüner Laubsänger'), then latin-1, which reads any byte. A UTF-16 file (Excel's
+    "Unicode text") is recognised by its byte-order mark.
+    """
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    reader = csv.DictReader(io.StringIO(text), delimiter="\t")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: starts as UTF-16 text but is not; save it as UTF-8 or plain text") from None
+    for encoding in TABLE_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _read_tsv(path: str) -> tuple[list[dict], list[str]]:
+    text = read_table_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
     return [{k: (v.strip() if isinstance(v, str) else v) for k, v in r.items()} for r in reader], header
@@ -141,11 +180,7 @@ def _format_cell(value) -> str:
 
 def read_audacity_labels(path: str) -> list[Box]:
     """Audacity label track export -> boxes; a label without a spectral line spans all frequencies."""
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            lines = [ln.rstrip("\r\n") for ln in handle]
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    lines = [ln.rstrip("\n") for ln in io.StringIO(read_table_text(path), newline=None)]  # \r\n, \r, \n
     boxes: list[Box] = []
     recording = recording_key(path)
     for line_no, line in enumerate(lines, start=1):
@@ -168,15 +203,134 @@ def read_audacity_labels(path: str) -> list[Box]:
     return boxes
 
 
+# --------------------------------------------------------------------------- table labels -> palette classes
+
+SKIP = ""  # a label map's palette name for "skip this label"
+
+
+def parse_label_list(text: str | None) -> frozenset[str]:
+    """--ignore_labels 'noise, Unknown,""' -> the slugs of the labels to skip (``""``: an empty label)."""
+    return frozenset(slugify(item) for item in (text or "").split(",") if item.strip())
+
+
+def read_label_map(path: str, palette: Palette) -> dict[str, str]:
+    """A label map (aliases) file -> {slug of a table label: palette class name, or SKIP}.
+
+    JSON: an object ``{"table label": "palette name", ...}``. CSV (comma, semicolon or tab separated,
+    read as :func:`read_table_text` reads tables): one mapping a row, the table label then the palette
+    name; a first row ``label,name`` is a header. An empty palette name skips the label, as
+    --ignore_labels does. Labels match case- and accent-insensitively; every palette name must be in
+    ``palette`` (a name, scientific name or slug).
+    """
+    text = read_table_text(path)
+    pairs = _json_pairs(text, path) if path.lower().endswith(".json") else _csv_pairs(text, path)
+    mapping: dict[str, str] = {}
+    for where, label, target in pairs:
+        name = SKIP if not target.strip() else _palette_name(target, palette, f"{path}: {where}")
+        key = slugify(label)
+        if mapping.get(key, name) != name:
+            raise UserError(f"{path}: {where}: {label!r} is mapped twice, to {mapping[key]!r} and {name!r}")
+        mapping[key] = name
+    return mapping
+
+
+def class_index(palette: Palette, label: str) -> int:
+    """:meth:`Palette.index`, except that a label with no letter or digit names no class (never class 1
+    by way of an empty scientific name)."""
+    return palette.index(label) if slugify(label) else 0
+
+
+def _palette_name(target: str, palette: Palette, where: str) -> str:
+    index = class_index(palette, target)
+    if index == 0:
+        raise UserError(f"{where}: {target!r} is not in the '{palette.name}' palette "
+                        f"(its names: {', '.join(palette.names)})")
+    return palette.classes[index - 1].name
+
+
+def _json_pairs(text: str, path: str) -> list[tuple[str, str, str]]:
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(entries, dict) or not all(isinstance(v, (str, type(None))) for v in entries.values()):
+        raise UserError(f'{path}: a JSON label map is one object {{"table label": "palette name", ...}}')
+    return [(f"key {label!r}", label, target or "") for label, target in entries.items()]
+
+
+def _csv_pairs(text: str, path: str) -> list[tuple[str, str, str]]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = next((d for d in "\t;" if d in first_line), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    pairs = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if not pairs and [slugify(cell) for cell in row[:2]] == ["label", "name"]:
+            continue  # the header
+        if len(row) < 2:
+            raise UserError(f"{path}: line {reader.line_num}: a label map row is: table label, palette name")
+        pairs.append((f"line {reader.line_num}", row[0].strip(), row[1].strip()))
+    return pairs
+
+
+def resolve_labels(boxes: list[Box], palette: Palette, ignore: frozenset[str] = frozenset(),
+                   label_map: dict[str, str] | None = None) -> tuple[list[Box], list[str]]:
+    """Boxes -> (the boxes of palette classes, relabelled with the class's name; the labels naming none).
+
+    A label whose slug is in ``ignore`` (:func:`parse_label_list`) or that ``label_map`` maps to SKIP is
+    dropped; one in ``label_map`` (:func:`read_label_map`) takes its palette name; any other must be a
+    palette name, scientific name or slug (:meth:`Palette.index`).
+    """
+    label_map = label_map or {}
+    kept, unknown = [], {}
+    for box in boxes:
+        key = slugify(box.label)
+        name = label_map.get(key, box.label)
+        if key in ignore or (key in label_map and name == SKIP):
+            continue
+        index = class_index(palette, name)
+        if index == 0:
+            unknown.setdefault(key, box.label)
+            continue
+        kept.append(replace(box, label=palette.classes[index - 1].name))
+    return kept, sorted(unknown.values(), key=str.lower)
+
+
+def unknown_labels_error(unknown_by_table: dict[str, list[str]], palette: Palette) -> UserError:
+    """One line: the (first) table, every label the palette lacks, and the flags that fix it."""
+    labels = {slugify(label): label or '""' for found in unknown_by_table.values() for label in found}
+    shown = sorted(labels.values(), key=str.lower)
+    paths = list(unknown_by_table)
+    where = paths[0] if len(paths) == 1 else f"{paths[0]} and {len(paths) - 1} other table(s)"
+    return UserError(f"{where}: labels not in the {palette.name} palette: {', '.join(shown)} "
+                     f"(skip them with --ignore_labels {shlex.quote(','.join(shown))} or map them to palette "
+                     f"names with --label_map FILE; palette names: {', '.join(palette.names)})")
+
+
+def group_boxes(tables: list[tuple[str, list[Box]]], palette: Palette, ignore: frozenset[str] = frozenset(),
+                label_map: dict[str, str] | None = None) -> dict[str, list[Box]]:
+    """The boxes of several tables by recording stem, labels resolved (:func:`resolve_labels`).
+
+    Every recording a table names is a key, even with no box left, so its tiles become all-background
+    pairs. Labels no palette class takes, in any table, raise one UserError listing them all.
+    """
+    by_recording: dict[str, list[Box]] = {}
+    unknown_by_table = {}
+    for path, boxes in tables:
+        for recording in {recording_key(path)} | {box.recording for box in boxes}:
+            by_recording.setdefault(recording, [])
+        kept, unknown = resolve_labels(boxes, palette, ignore, label_map)
+        if unknown:
+            unknown_by_table[path] = unknown
+        for box in kept:
+            by_recording[box.recording].append(box)
+    if unknown_by_table:
+        raise unknown_labels_error(unknown_by_table, palette)
+    return by_recording
+
+
 # --------------------------------------------------------------------------- boxes -> pixels
-
-def check_labels(boxes: list[Box], palette: Palette, path: str) -> None:
-    """Every box label must name a palette class; list all unknown names in one error."""
-    unknown = sorted({b.label for b in boxes if palette.index(b.label) == 0})
-    if unknown:
-        raise UserError(f"{path}: label(s) not in the '{palette.name}' palette: {', '.join(map(repr, unknown))} "
-                        f"(known: {', '.join(palette.names)})")
-
 
 def boxes_to_class_map(db_image: np.ndarray, meta: dict, boxes: list[Box], palette: Palette,
                        threshold_db: float = DEFAULT_BOX_THRESHOLD_DB) -> np.ndarray:

@@ -89,8 +89,10 @@ class Palette:
     def index(self, label: str) -> int:
         """1-based class index of a name, scientific name or slug (case-insensitive); 0 if unknown."""
         key = slugify(label)
+        if not key:
+            return 0
         for k, c in enumerate(self.classes, start=1):
-            if key in (c.slug, slugify(c.scientific_name)):
+            if key == c.slug or (c.scientific_name and key == slugify(c.scientific_name)):
                 return k
         return 0
 
