@@ -9,8 +9,9 @@ generators (<checkpoints_dir>/species_net_G.pth, community_net_G.pth) and their 
   data01_ssim_lpips.xlsx                          SSIM / LPIPS per epoch, both models
   data02_frequency_quantification.xlsx            mean level per frequency of each isolated source (GAN, truth)
   data03_time_acoustic_space_quantification.xlsx  time and acoustic-space occupancy (GAN, truth)
-  data04_denoising.xlsx                           spectrogram MSE: GAN, spectral subtraction, Wiener, gating, none
-  data05_source_separation.xlsx                   waveform MSE and SI-SDR: GAN vs supervised NMF
+  data04_denoising.xlsx                           spectrogram MSE: GAN, spectral subtraction, Wiener, gating, none,
+                                                  empty and true mask; whole tile, in call boxes, all sources
+  data05_source_separation.xlsx                   waveform MSE, SI-SDR, error re source, false alarms: GAN vs NMF
   data06_classification.xlsx                      per-species F1 of presence: GAN, ResNet50, VGG16
   data07_pixel_f1.xlsx                            pixel-wise F1 per class, both levels, with 95 % intervals
                                                   (bootstrap over test clips) and the noise-draw ceiling

@@ -11,12 +11,12 @@ import pytest
 from conftest import ROOT
 
 from util.evaluation.classification import classification_table
-from util.evaluation.denoising import EMPTY_MASK, denoising_scores, denoising_table
+from util.evaluation.denoising import EMPTY_MASK, TRUE_MASK, denoising_scores, denoising_table
 from util.evaluation.occupancy import occupancy_table
 from util.evaluation.pixel_f1 import CEILING, clip_pixel_counts, pixel_counts, pixel_f1_table
 from util.evaluation.profiles import frequency_profile_table
 from util.evaluation.registry import TABLE_FILES
-from util.evaluation.separation import SILENCE, separation_scores, separation_table
+from util.evaluation.separation import SILENCE, separation_columns, separation_scores, separation_table
 from util.evaluation.thresholds import choose_thresholds, f1_scores
 from util.evaluation.training_curves import ssim_lpips_table
 from util.evaluation.workbook import ABOUT_SHEET, read_workbook, write_workbook
@@ -88,17 +88,20 @@ def test_a_perfect_gan_mask_denoises_to_the_clean_spectrogram_and_no_denoise_doe
     assert 0 < scores["spectral subtraction"] < scores["no denoise"]
 
 
-def test_denoising_table_has_the_papers_columns_plus_gating_and_a_reference():
-    records = [{"tile": t, "species": "lesser-cuckoo", "method": m, "mse": v}
+def test_denoising_table_has_the_papers_columns_plus_gating_and_the_references():
+    records = [{"tile": t, "species": "lesser-cuckoo", "method": m, "mse": v, "box_mse": 2 * v}
                for t, offset in (("a", 0.0), ("b", 0.2))
                for m, v in (("GAN", 0.1), ("spectral subtraction", 0.2), ("Wiener filtering", 0.3),
-                            ("no denoise", 0.4), ("spectral gating", 0.5), (EMPTY_MASK, 0.6))
+                            ("no denoise", 0.4), ("spectral gating", 0.5), (EMPTY_MASK, 0.6), (TRUE_MASK, 0.05))
                for v in [v + offset]]
     table = denoising_table(records, PALETTES["species"])
     assert list(table.columns) == ["species", "GAN", "spectral subtraction", "Wiener filtering", "no denoise",
-                                   "spectral gating", EMPTY_MASK]
+                                   "spectral gating", EMPTY_MASK, TRUE_MASK]
     row = table.set_index("species").loc[CUCKOO]
     assert row["GAN"] == pytest.approx(0.2) and row["no denoise"] == pytest.approx(0.5)
+    assert row[TRUE_MASK] == pytest.approx(0.15)
+    assert denoising_table(records, PALETTES["species"], "box_mse").set_index("species").loc[CUCKOO, "GAN"] == \
+        pytest.approx(0.4)
     assert len(table) == 8 and table.set_index("species").drop(CUCKOO).isna().all().all()
 
 
@@ -111,18 +114,30 @@ def test_separation_scores_a_perfect_estimate_at_zero_mse_and_high_si_sdr():
     assert scores["NMF"]["si_sdri"] == pytest.approx(0.0)
 
 
-def test_separation_table_has_mse_and_si_sdr_for_gan_and_nmf():
-    records = [{"tile": "a", "community": "bird", "method": "GAN", "mse": 1e-5, "si_sdr": 10.0, "si_sdri": 5.0},
-               {"tile": "a", "community": "bird", "method": "NMF", "mse": 3e-5, "si_sdr": 2.0, "si_sdri": -3.0},
-               {"tile": "b", "community": "bird", "method": "GAN", "mse": 3e-5, "si_sdr": np.nan, "si_sdri": np.nan},
-               {"tile": "a", "community": "bird", "method": SILENCE, "mse": 4e-5, "si_sdr": np.nan, "si_sdri": np.nan}]
+def test_separation_table_has_mse_si_sdr_error_and_false_alarms_for_gan_and_nmf():
+    def record(tile, method, present=True, **values):
+        return {"tile": tile, "community": "bird", "method": method, "present": present, "mse": np.nan,
+                "si_sdr": np.nan, "si_sdri": np.nan, "error_db": np.nan, "silent": False, "false_alarm": np.nan,
+                **values}
+    records = [record("a", "GAN", mse=1e-5, si_sdr=10.0, si_sdri=5.0, error_db=-8.0),
+               record("a", "NMF", mse=3e-5, si_sdr=2.0, si_sdri=-3.0, error_db=-1.0),
+               record("b", "GAN", mse=3e-5, si_sdr=-48.0, si_sdri=-50.0, error_db=0.0, silent=True),
+               record("a", SILENCE, mse=4e-5, si_sdr=-48.0, si_sdri=-53.0, error_db=0.0),
+               record("c", "GAN", present=False, false_alarm=0.0), record("d", "GAN", present=False, false_alarm=3.0),
+               record("c", "NMF", present=False, false_alarm=1.0)]
     table = separation_table(records, PALETTES["community"])
-    assert list(table.columns) == ["community", "GAN", "NMF", "GAN SI-SDR (dB)", "NMF SI-SDR (dB)",
-                                   "GAN SI-SDR improvement (dB)", "NMF SI-SDR improvement (dB)", SILENCE]
+    assert list(table.columns) == separation_columns() == [
+        "community", "GAN", "NMF", "GAN SI-SDR (dB)", "NMF SI-SDR (dB)", "GAN SI-SDR improvement (dB)",
+        "NMF SI-SDR improvement (dB)", SILENCE, "GAN error re source (dB)", "NMF error re source (dB)",
+        "GAN false alarm (% of mixture energy)", "NMF false alarm (% of mixture energy)"]
     bird = table.set_index("community").loc["bird"]
-    assert bird["GAN"] == pytest.approx(2e-5) and bird["GAN SI-SDR (dB)"] == 10.0 and bird["NMF"] == 3e-5
-    assert bird[SILENCE] == 4e-5
-    assert table["community"].tolist() == ["bird", "insect", "human"]
+    assert bird["GAN"] == pytest.approx(2e-5) and bird["NMF"] == 3e-5 and bird[SILENCE] == 4e-5
+    assert bird["GAN SI-SDR (dB)"] == pytest.approx(-19.0)      # the silent tile counts, at its floor
+    assert bird["GAN error re source (dB)"] == pytest.approx(-4.0)
+    assert bird["GAN false alarm (% of mixture energy)"] == pytest.approx(1.5)
+    assert bird["NMF false alarm (% of mixture energy)"] == pytest.approx(1.0)
+    assert table["community"].tolist() == ["bird", "insect", "human", "mean"]
+    assert table.set_index("community").loc["mean", "GAN SI-SDR (dB)"] == pytest.approx(-19.0)   # only bird rated
 
 
 def test_gan_area_threshold_is_chosen_half_way_into_the_gap_that_maximises_val_f1():
@@ -219,13 +234,15 @@ COLUMNS = {
     "occupancy": ["community/species", "time percentage", "acoustic space percentage", "true time percentage",
                   "true acoustic space percentage"],
     "denoising": ["species", "GAN", "spectral subtraction", "Wiener filtering", "no denoise", "spectral gating",
-                  EMPTY_MASK],
-    "separation": ["community", "GAN", "NMF", "GAN SI-SDR (dB)", "NMF SI-SDR (dB)", "GAN SI-SDR improvement (dB)",
-                   "NMF SI-SDR improvement (dB)", SILENCE],
+                  EMPTY_MASK, TRUE_MASK],
+    "separation": separation_columns(),
     "classification": ["species", "GAN", "ResNet50", "VGG16"],
     "pixel_f1": ["level", "class", "pixel F1", "pixel F1 low (95 %)", "pixel F1 high (95 %)", CEILING, "precision",
                  "recall", "true pixels", "predicted pixels"],
 }
+
+
+SHEETS = {"frequency": ["GAN", "truth"], "denoising": ["data", "in call boxes", "all sources"]}
 
 
 def run_job06(*args):
@@ -257,9 +274,12 @@ def test_job06_writes_every_table_with_its_columns_and_an_about_sheet(tiny_run):
     print(f"tiny run (job00 + 2 trainings + job06): {seconds:.0f} s")
     for key, name in TABLE_FILES.items():
         sheets = read_workbook(str(root / "data" / name))
-        expected_sheets = ["GAN", "truth", ABOUT_SHEET] if key == "frequency" else ["data", ABOUT_SHEET]
+        expected_sheets = [*SHEETS.get(key, ["data"]), ABOUT_SHEET]
         assert list(sheets) == expected_sheets, name
         assert list(next(iter(sheets.values())).columns) == COLUMNS[key], name
+        if key == "denoising":
+            assert list(sheets["in call boxes"].columns) == COLUMNS[key]
+            assert list(sheets["all sources"].columns) == ["tiles with", *COLUMNS[key][1:]]
         about = sheets[ABOUT_SHEET].set_index("item")["value"]
         assert {"table", "metric domain", "software"} <= set(about.index), name
         assert '"util": "0.1.0"' in about["software"]
@@ -272,8 +292,13 @@ def test_job06_tables_hold_numbers_from_the_run(tiny_run):
     root = tiny_run[0]
     ssim = read_workbook(str(root / "data" / TABLE_FILES["ssim_lpips"]))["data"]
     assert ssim["epoch"].tolist() == [1] and 0 <= ssim.loc[0, "species ssim"] <= 1
-    denoising = read_workbook(str(root / "data" / TABLE_FILES["denoising"]))["data"]
-    assert denoising["no denoise"].notna().any()
+    denoising = read_workbook(str(root / "data" / TABLE_FILES["denoising"]))
+    assert denoising["data"]["no denoise"].notna().any() and denoising["in call boxes"]["GAN"].notna().any()
+    any_source = denoising["all sources"].set_index("tiles with").loc["any source"]
+    assert np.isfinite(any_source[TRUE_MASK]) and np.isfinite(any_source["GAN"])
+    separation = read_workbook(str(root / "data" / TABLE_FILES["separation"]))
+    assert separation["data"]["community"].iloc[-1] == "mean"
+    assert "silent estimates" in separation["about"].set_index("item").loc["counts", "value"]
     pixel = read_workbook(str(root / "data" / TABLE_FILES["pixel_f1"]))["data"]
     assert set(pixel["level"]) == {"species", "community"} and (pixel["class"] == "mean").sum() == 2
     classification = read_workbook(str(root / "data" / TABLE_FILES["classification"]))

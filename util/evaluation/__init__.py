@@ -8,7 +8,8 @@ Modules:
 - ``context``: :class:`~util.evaluation.context.Evaluation`, the state the tables share, made on first use;
 - ``training_curves`` (data01), ``profiles`` (data02), ``occupancy`` (data03), ``denoising`` (data04),
   ``separation`` (data05), ``classification`` (data06), ``pixel_f1`` (data07): each table's functions,
-  its ``compute``, ``about`` and ``draw``;
+  its ``compute``, ``about`` and ``draw``; ``call_boxes``: each call's box (job00's events.csv), for data04's
+  in-box sheet; ``separation_scores``: data05's rules for silent estimates, the error re source, false alarms;
 - ``registry``: :data:`TABLES`, which table is which file, computed and drawn by what;
 - ``about``: the about sheets' common items (data, models, software), read from what ran;
 - ``workbook``: the xlsx files; ``figures``: the PNGs; ``examples``: the example panels;

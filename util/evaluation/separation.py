@@ -2,9 +2,13 @@
 
 True source = the sum of that community's part WAVs over the tile's span (first to last frame centre);
 GAN = the mixture's STFT under the GAN community mask, inverted with the mixture's phase
-(:func:`util.labels.separation.masked_audio`); NMF = the same with NMF's soft mask. MSE in (full scale)²,
-SI-SDR and its improvement over the unprocessed mixture in dB; means over tiles where the community is
-present. A reference column, "silence", is the MSE of an all-zero estimate.
+(:func:`util.labels.separation.masked_audio`); NMF = the same with NMF's soft mask. Every method is
+scored on the same tiles, those where the community is present: a silent estimate (an empty mask) is
+kept, with the SI-SDR rule of :mod:`util.evaluation.separation_scores`. Columns: waveform MSE in (full
+scale)^2, SI-SDR and its improvement over the unprocessed mixture in dB, the error relative to the
+source's energy in dB, the MSE of silence as a reference, and the false-alarm energy each method puts into
+a community's track on the tiles where that community is absent. A last row, ``mean``, averages the
+communities.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from util.evaluation.baselines import NMFSeparator
 from util.evaluation.context import Evaluation
 from util.evaluation.data import (
     GAN,
+    MEAN_ROW,
     ClipAudio,
     Tile,
     community_audio,
@@ -35,28 +40,53 @@ from util.evaluation.data import (
     tiles_per_class,
 )
 from util.evaluation.options import EvaluationOptions
+from util.evaluation.separation_scores import (
+    error_db,
+    false_alarm_percent,
+    is_silent,
+    scored_si_sdr,
+    scored_si_sdr_improvement,
+)
 from util.labels.palette import Palette
 from util.labels.separation import masked_audio, tile_spectrum
-from util.metrics import audio_mse, si_sdr, si_sdr_improvement
+from util.metrics import audio_mse
 from util.signal.spectrogram import SpecParams
 
 NMF = "NMF"
 SEPARATORS = (GAN, NMF)
 SILENCE = "silence (reference)"         # an all-zero estimate: its waveform MSE is the true source's power
-SILENT_ESTIMATES = "silent estimates (SI-SDR undefined: left out of the SI-SDR means, kept in the MSE means)"
+SI_SDR, SI_SDRI = "SI-SDR (dB)", "SI-SDR improvement (dB)"
+ERROR = "error re source (dB)"
+FALSE_ALARM = "false alarm (% of mixture energy)"
+SILENT_ESTIMATES = "silent estimates (scored at the chance-level SI-SDR), per community: method -> tiles"
+ABSENT_TILES = "test tiles per community where it is absent (false-alarm tiles)"
 
 WHAT = {
-    "table": "data05: source separation, per community: MSE between separated and true source audio (lower is "
-             "better), and SI-SDR and its improvement over the mixture (higher is better)",
-    "metric domain": "waveform MSE in (full scale)^2 and SI-SDR in dB, over the samples from a tile's first to its "
-                     "last frame centre; mean over "
-                     "the test tiles where the community is present in truth. True source = sum of the "
-                     "community's part WAVs (bird = every species part); GAN = ISTFT of the mixture's STFT "
+    "table": "data05: source separation, per community and their mean: MSE between separated and true source "
+             "audio and the error relative to the source (lower is better), SI-SDR and its improvement over the "
+             "mixture (higher is better), and false alarms where the community is absent (lower is better)",
+    "metric domain": "waveform, over the samples from a tile's first to its last frame centre. True source = sum "
+                     "of the community's part WAVs (bird = every species part); GAN = ISTFT of the mixture's STFT "
                      "under the GAN community mask (binary, mixture phase); NMF = the same under NMF's soft mask. "
-                     "SI-SDR improvement = SI-SDR(estimate) - SI-SDR(mixture). silence (reference) = the MSE of "
-                     "an all-zero estimate (the true source's power): a method is useful only below it. SI-SDR "
-                     "is undefined (empty) for a silent estimate (an empty mask); such tiles are counted in "
-                     "the counts and left out of the SI-SDR means only."}
+                     "Every score but the false alarm is a mean over the same tiles for every method: the test "
+                     "tiles where the community is present in truth (at least 'min true pixels' pixels), silent "
+                     "estimates included. The 'mean' row is the mean over the communities with a value.",
+    "columns": {
+        "GAN, NMF": "waveform MSE in (full scale)^2",
+        f"GAN {SI_SDR}, NMF {SI_SDR}": "scale-invariant SDR (util.metrics.si_sdr); a silent estimate (all zero, "
+                                       "e.g. an empty mask) has no defined SI-SDR and scores the chance level "
+                                       "-10 log10(n - 2) dB for its n samples: the SI-SDR of an estimate holding "
+                                       "no information on the source (util.evaluation.separation_scores)",
+        f"GAN {SI_SDRI}, NMF {SI_SDRI}": "SI-SDR(estimate) - SI-SDR(mixture), silent estimates at the chance level",
+        SILENCE: "the MSE of an all-zero estimate (the true source's power): a method is useful only below it",
+        f"GAN {ERROR}, NMF {ERROR}": "10 log10(||estimate - source||^2 / ||source||^2) per tile, then the mean: "
+                                    "energy-normalised, so quiet and loud clips weigh alike; silence scores "
+                                    "0 dB, a perfect estimate -120 dB (the floor)",
+        f"GAN {FALSE_ALARM}, NMF {FALSE_ALARM}": "on the test tiles where the community is absent (no pixel of it "
+                                                 "in the true map), 100 ||track||^2 / ||mixture||^2, then the "
+                                                 "mean: 0 for a silent track, 100 for a track passing the whole "
+                                                 "mixture. Tiles with a few true pixels, fewer than 'min true "
+                                                 "pixels' (a call's edge), are in neither set"}}
 NMF_METHOD = ("util.evaluation.baselines.NMFSeparator, supervised: bases learned per community from the training "
               "split's part WAVs (bird = every species part, insect, human; each trimmed to its non-zero span) plus "
               "a background source from background.wav, fixed at test time; soft masks; mixture phase")
@@ -138,16 +168,19 @@ def fit_nmf(sources: dict[str, list[np.ndarray]], background: list[np.ndarray], 
 
 
 def separation_scores(reference: np.ndarray, estimates: dict[str, np.ndarray], mixture: np.ndarray) -> list[dict]:
-    """Waveform MSE, SI-SDR (dB) and SI-SDR improvement (dB) of each method's estimate of ``reference``."""
-    return [{"method": method, "mse": audio_mse(estimate, reference), "si_sdr": si_sdr(estimate, reference),
-             "si_sdri": si_sdr_improvement(estimate, reference, mixture)}
+    """Each method's scores against ``reference``: waveform MSE, SI-SDR and SI-SDR improvement (dB; a silent
+    estimate at the chance level), error re source (dB), and whether the estimate is silent."""
+    return [{"method": method, "mse": audio_mse(estimate, reference), "si_sdr": scored_si_sdr(estimate, reference),
+             "si_sdri": scored_si_sdr_improvement(estimate, reference, mixture),
+             "error_db": error_db(estimate, reference), "silent": is_silent(estimate)}
             for method, estimate in estimates.items()]
 
 
 def separation_records(root: str, tiles: list[Tile], gan_maps: list[np.ndarray], separator: NMFSeparator,
                        palettes: dict[str, Palette], min_true_pixels: int, progress: bool = True) -> list[dict]:
-    """Per (tile, community present in truth, method): MSE, SI-SDR, SI-SDR improvement.
-    Records: tile, community, method, mse, si_sdr, si_sdri."""
+    """Per (tile, community, method): on tiles where the community is present (``present`` True), mse,
+    si_sdr, si_sdri, error_db, silent; on tiles where it is absent (``present`` False), false_alarm (%).
+    Every record has every field (NaN where it does not apply)."""
     records = []
     for folder, indices in tqdm(group_by_clip(root, tiles).items(), desc="separation", unit="clip",
                                 disable=not progress or None):
@@ -157,9 +190,14 @@ def separation_records(root: str, tiles: list[Tile], gan_maps: list[np.ndarray],
     return records
 
 
+RECORD_FIELDS = ("tile", "community", "method", "present", "mse", "si_sdr", "si_sdri", "error_db", "silent",
+                 "false_alarm")
+
+
 def separate_tile(tile: Tile, gan_map: np.ndarray, clip: ClipAudio, separator: NMFSeparator,
                   palettes: dict[str, Palette], min_true_pixels: int) -> list[dict]:
-    """The records of one tile: each method's scores for each community present in its truth.
+    """The records of one tile: each method's scores for each community present in its truth, and each
+    method's false alarm for each community absent from it (no true pixel).
 
     ``gan_map``: the tile's class map whose community masks are scored as ``GAN``.
     """
@@ -168,16 +206,22 @@ def separate_tile(tile: Tile, gan_map: np.ndarray, clip: ClipAudio, separator: N
     true_map = tile.true_maps["community"][:, :tile.n_valid]
     records = []
     for k, name in enumerate(palettes["community"].names, start=1):
-        if (true_map == k).sum() < min_true_pixels:
+        n_true = int((true_map == k).sum())
+        if 0 < n_true < min_true_pixels:
             continue
         estimates = {GAN: masked_audio(spectrum, gan_map[:, :tile.n_valid] == k, tile.meta)}
         if name in nmf_masks:
             estimates[NMF] = masked_audio(spectrum, _bins_to_image(nmf_masks[name], tile.params), tile.meta)
         reference, mixture = _tile_segment(community_audio(clip, name, palettes["species"]), clip.mixture, tile)
         estimates = {m: e[: len(reference)] for m, e in estimates.items()}
-        estimates[SILENCE] = np.zeros(len(reference))
-        records += [{"tile": tile.stem, "community": name, **score}
-                    for score in separation_scores(reference, estimates, mixture)]
+        if n_true:
+            estimates[SILENCE] = np.zeros(len(reference))
+            scores = [{**score, "present": True} for score in separation_scores(reference, estimates, mixture)]
+        else:
+            scores = [{"method": m, "present": False, "false_alarm": false_alarm_percent(e, mixture)}
+                      for m, e in estimates.items()]
+        records += [{**dict.fromkeys(RECORD_FIELDS, np.nan), "tile": tile.stem, "community": name, **score}
+                    for score in scores]
     return records
 
 
@@ -198,26 +242,36 @@ def _tile_segment(source: np.ndarray, mixture: np.ndarray, tile: Tile) -> tuple[
 
 
 def separation_table(records: list[dict], communities: Palette) -> pd.DataFrame:
-    """data05: ``community``, ``GAN``, ``NMF`` (mean waveform MSE), then ``GAN SI-SDR (dB)``, ``NMF SI-SDR (dB)``,
-    ``GAN SI-SDR improvement (dB)``, ``NMF SI-SDR improvement (dB)``, and the MSE of ``silence (reference)``
-    (an all-zero estimate, i.e. the true source's power: a method that removes everything scores this);
-    means over tiles where the community is present (NaN SI-SDRs, from silent estimates, left out)."""
-    frame = pd.DataFrame(records, columns=["tile", "community", "method", "mse", "si_sdr", "si_sdri"])
-    means = frame.groupby(["community", "method"])[["mse", "si_sdr", "si_sdri"]].mean()
+    """data05: ``community``, ``GAN``, ``NMF`` (mean waveform MSE), ``GAN SI-SDR (dB)``, ``NMF SI-SDR (dB)``,
+    ``GAN SI-SDR improvement (dB)``, ``NMF SI-SDR improvement (dB)``, ``silence (reference)`` (the MSE of an
+    all-zero estimate), ``GAN error re source (dB)``, ``NMF error re source (dB)``: means over the tiles where
+    the community is present (every method on the same tiles); then ``GAN false alarm (% of mixture energy)``,
+    ``NMF false alarm (% of mixture energy)``: means over the tiles where it is absent. One row per community,
+    then ``mean``: the mean of each column over the communities with a value."""
+    frame = pd.DataFrame(records, columns=list(RECORD_FIELDS))
+    present = frame[frame["present"].astype(bool)]
+    means = present.groupby(["community", "method"])[["mse", "si_sdr", "si_sdri", "error_db"]].mean()
+    false_alarms = frame[~frame["present"].astype(bool)].groupby(["community", "method"])["false_alarm"].mean()
     rows = []
     for name in communities.names:
         row = {"community": name}
-        for metric, suffix in (("mse", ""), ("si_sdr", " SI-SDR (dB)"), ("si_sdri", " SI-SDR improvement (dB)")):
+        for metric, suffix in (("mse", ""), ("si_sdr", f" {SI_SDR}"), ("si_sdri", f" {SI_SDRI}")):
             for method in SEPARATORS:
                 row[f"{method}{suffix}"] = float(means[metric].get((name, method), np.nan))
         row[SILENCE] = float(means["mse"].get((name, SILENCE), np.nan))
+        for method in SEPARATORS:
+            row[f"{method} {ERROR}"] = float(means["error_db"].get((name, method), np.nan))
+        for method in SEPARATORS:
+            row[f"{method} {FALSE_ALARM}"] = float(false_alarms.get((name, method), np.nan))
         rows.append(row)
-    return pd.DataFrame(rows, columns=separation_columns())
+    table = pd.DataFrame(rows, columns=separation_columns())
+    mean = table.drop(columns="community").mean(skipna=True)
+    return pd.concat([table, pd.DataFrame([{"community": MEAN_ROW, **mean.to_dict()}])], ignore_index=True)
 
 
 def separation_columns() -> list[str]:
-    return ["community", GAN, NMF, f"{GAN} SI-SDR (dB)", f"{NMF} SI-SDR (dB)",
-            f"{GAN} SI-SDR improvement (dB)", f"{NMF} SI-SDR improvement (dB)", SILENCE]
+    return ["community", GAN, NMF, f"{GAN} {SI_SDR}", f"{NMF} {SI_SDR}", f"{GAN} {SI_SDRI}", f"{NMF} {SI_SDRI}",
+            SILENCE, f"{GAN} {ERROR}", f"{NMF} {ERROR}", f"{GAN} {FALSE_ALARM}", f"{NMF} {FALSE_ALARM}"]
 
 
 def compute(ev: Evaluation) -> dict[str, pd.DataFrame]:
@@ -237,11 +291,22 @@ def compute(ev: Evaluation) -> dict[str, pd.DataFrame]:
     separator = fit_nmf(sources, background, ev.test_tiles[0].params, settings)
     records = separation_records(ev.opt.root, ev.test_tiles, ev.gan_maps("community"), separator,
                                  ev.palettes, ev.opt.min_true_pixels, ev.opt.progress)
-    counts["test tiles per community"] = tiles_per_class(records, "community")
-    counts[SILENT_ESTIMATES] = {
-        method: sum(1 for r in records if r["method"] == method and not np.isfinite(r["si_sdr"]))
-        for method in SEPARATORS}
+    counts.update(separation_counts(records))
     return {"data": separation_table(records, ev.palettes["community"])}
+
+
+def separation_counts(records: list[dict]) -> dict:
+    """For the about sheet: tiles per community where it is present and where it is absent, and how many
+    of each method's estimates were silent, per community."""
+    present = [r for r in records if r["present"] is True]
+    silent: dict[str, dict[str, int]] = {}
+    for r in present:
+        if r["method"] in SEPARATORS:
+            per_method = silent.setdefault(r["community"], dict.fromkeys(SEPARATORS, 0))
+            per_method[r["method"]] = per_method.get(r["method"], 0) + int(bool(r["silent"]))
+    return {"test tiles per community": tiles_per_class(present, "community"),
+            ABSENT_TILES: tiles_per_class([r for r in records if r["present"] is False], "community"),
+            SILENT_ESTIMATES: silent}
 
 
 def about(ev: Evaluation) -> dict:
