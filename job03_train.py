@@ -6,7 +6,9 @@ logged after every epoch (--score_split: val, where settings and epochs are chos
 only reported, by job04; make val with job00_synth_data.py --n_val N). Writes <checkpoints_dir>/<name>/:
 train_opt.json, loss_log.csv, metrics.csv (epoch, split, n_pairs, ssim, lpips, pixel_f1 with its 95 %
 interval over clips pixel_f1_lo / pixel_f1_hi, f1_<class>...), latest_net_G.pth / latest_net_D.pth, a
-resumable latest_state.pth and per-epoch copies; at the end <checkpoints_dir>/<level>_net_G.pth.
+resumable latest_state.pth and per-epoch copies; at the end <checkpoints_dir>/<level>_net_G.pth and beside it
+<level>_net_G.train_opt.json (the run's options, with the spectrogram settings of its training tiles, which
+job04 --weights reads).
 
 Ctrl-C (or SIGTERM) finishes the current step, saves and prints how to resume (--continue_train).
 
@@ -16,7 +18,7 @@ examples:
 """
 
 from util.cli import run_main
-from util.gan.options import finish_options, train_parser
+from util.gan.options import finish_options, save_weights_options, train_parser
 from util.gan.train import train
 
 
@@ -25,6 +27,7 @@ def main(argv=None) -> int:
     result = train(opt)
     if not result.finished:
         return 130
+    save_weights_options(result.run_dir, result.final_weights)  # the settings travel with the weights
     print(f"job03: trained {opt.name} for {result.epoch} epochs on {opt.device}; checkpoints and logs in "
           f"{result.run_dir}, generator in {result.final_weights}")
     return 0

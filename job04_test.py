@@ -5,17 +5,23 @@ Test pairs (default): every pair in <dataroot>/test_<level>_samples ->
   <results_dir>/<name>/test_<epoch>/images/<stem>_{real_A,fake_B,real_B}.png,
   per_image.csv and summary.csv (pixel F1 per class and mean, each with its 95 % interval from a
   bootstrap over clips (pixel_f1_lo / pixel_f1_hi, f1_<class>_lo / _hi), SSIM, LPIPS, MSE), printed too.
-Whole recordings (--wav FILE|DIR): for each recording, <results_dir>/<stem>/ gets one WAV per class
-  and residual.wav (they add up to the recording), labels.png, a Raven selection table,
-  occupancy.csv and frequency_profile.csv; for a folder also combined tables.
+Whole recordings (--wav FILE|DIR): for each recording, <results_dir>/<stem>/ gets the products of
+  --outputs (default tables,labels: a Raven selection table, detections.csv, Audacity labels,
+  occupancy.csv, frequency_profile.csv and labels.png; on request one audio file per class and the
+  residual, isolated spectrograms, activity.png) and run.json (model checksum, palette, settings);
+  <results_dir> gets the combined tables (a Raven table of the files as one sequence with its list
+  file, combined detections and occupancy). Recordings are tiled with the spectrogram settings the
+  model was trained on (its train_opt.json); a recording made with the same settings is skipped.
 
-The generator is the run's <epoch>_net_G.pth (architecture read from the weights, level and palette
-from its train_opt.json) or any pix2pix generator given with --weights. Batch norm uses its running
+The generator is the run's <epoch>_net_G.pth (architecture read from the weights, level, palette and
+spectrogram settings from its train_opt.json) or any pix2pix generator given with --weights (settings
+from <stem>.train_opt.json beside it, else --sr --n_fft --hop_length). Batch norm uses its running
 statistics and dropout is off, so runs are repeatable.
 
 examples:
   python job04_test.py --level species
   python job04_test.py --weights out_gan_mdl/community_net_G.pth --level community --wav recordings/
+  python job04_test.py --level species --wav site_a/ --outputs tables,labels,audio --classes "Lesser Cuckoo"
 """
 
 import os
@@ -29,11 +35,15 @@ from util.recording.cli import add_recording_args
 def test_pairs(opt, generator, config) -> None:
     from util.gan.dataset import AlignedPairDataset
     from util.gan.scoring import generator_function, score_pairs, write_scores
+    from util.gan.tile_settings import SETTINGS_KEY, check_tiles_match
     from util.labels.palette import load_palette
     from util.metrics import LpipsScorer
 
     out_dir = os.path.join(opt.results_dir, opt.name, f"test_{opt.epoch_label}")
     dataset = AlignedPairDataset(split_dir(opt, "test"), config["input_nc"])
+    settings = (opt.train_options or {}).get(SETTINGS_KEY)
+    if settings:
+        check_tiles_match(settings, dataset.paths, opt.train_options_path)
     lpips = LpipsScorer(opt.lpips_weights)
     if not lpips.available:
         print(lpips.reason)
@@ -50,19 +60,27 @@ def test_pairs(opt, generator, config) -> None:
 
 def recordings(opt, generator) -> int:
     from util.cli import AUDIO_EXTENSIONS, find_files, report_failures
+    from util.gan.tile_settings import SETTINGS_KEY, model_spec_params
     from util.labels.palette import load_palette
-    from util.recording import process_recordings
+    from util.recording import model_info, process_recordings, settings_from_args
 
-    result = process_recordings(find_files(opt.wav, AUDIO_EXTENSIONS), generator, load_palette(opt.palette, opt.decode_rule),
-                                opt.results_dir, device=opt.device, batch_size=opt.batch_size, channel=opt.channel,
-                                tile_overlap=opt.tile_overlap, min_duration_s=opt.min_duration,
-                                min_area_px=opt.min_area, save_spectrograms=opt.save_spectrograms,
-                                overwrite=opt.overwrite, compile=opt.compile, precision=opt.precision)
-    n_skipped = sum(1 for _, r in result.done if r.skipped)
-    n_selections = sum(r.n_selections or 0 for _, r in result.done if not r.skipped)
-    print(f"job04: {len(result.done) - n_skipped} recording(s) processed into {opt.results_dir}/<stem>/ "
-          f"({n_skipped} already done, {len(result.failures)} failed), {n_selections} selections; "
-          f"combined tables: {result.selections_path}, {result.occupancy_path}")
+    params, note = model_spec_params((opt.train_options or {}).get(SETTINGS_KEY),
+                                     opt.train_options_path or opt.weights,
+                                     sr=opt.sr, n_fft=opt.n_fft, hop_length=opt.hop_length)
+    print(f"job04: {note}")
+    settings = settings_from_args(opt)
+    result = process_recordings(find_files(opt.wav, AUDIO_EXTENSIONS), generator,
+                                load_palette(opt.palette, opt.decode_rule), opt.results_dir, params,
+                                device=opt.device, batch_size=opt.batch_size, compile=opt.compile,
+                                precision=opt.precision, overwrite=opt.overwrite, settings=settings,
+                                model=model_info(generator, opt.weights, opt.name, opt.train_options_path))
+    done = [r for _, r in result.done]
+    n_skipped, n_redone = sum(r.skipped for r in done), sum(bool(r.redo_reason) for r in done)
+    tables = ", ".join(os.path.basename(p) for p in result.tables.values()) or "none"
+    print(f"job04: {len(done) - n_skipped} recording(s) processed into {opt.results_dir}/<stem>/ "
+          f"({n_redone} of them redone with new settings, {n_skipped} already done with these settings, "
+          f"{len(result.failures)} failed), {sum(r.n_selections for r in done if not r.skipped)} detections; "
+          f"outputs {','.join(settings.outputs)}; run tables in {opt.results_dir}: {tables}")
     return report_failures(result)
 
 

@@ -141,7 +141,7 @@ def child_plain(path: str, out: str, options: dict) -> dict:
     occupancy.update(class_map)
     write_csv(os.path.join(out, "occupancy.csv"), OCCUPANCY_COLUMNS, [
         dict(zip(OCCUPANCY_COLUMNS, row)) for row in zip(
-            palette.names, occupancy.time_occupancy(), occupancy.acoustic_space_occupancy(),
+            palette.names, [c.scientific_name for c in palette.classes], occupancy.time_occupancy(), occupancy.acoustic_space_occupancy(),
             occupancy.seconds_present(PARAMS.hop_length, PARAMS.sr),
             [occupancy.seconds_total(PARAMS.hop_length, PARAMS.sr)] * len(palette))])
     profile = FrequencyProfileAccumulator(PARAMS.n_rows, len(palette))
@@ -286,7 +286,8 @@ def main() -> None:
         return
 
     ours_options = {"ngf": args.ngf, "palette": args.palette, "batch_size": args.batch_size,
-                    "tile_overlap": args.tile_overlap, "compile": args.compile, "precision": args.precision}
+                    "tile_overlap": args.tile_overlap, "compile": args.compile, "precision": args.precision,
+                    "outputs": "tables,labels,audio", "audio_format": "float"}   # what the plain loop writes
     plain_options = {"ngf": args.ngf, "palette": args.palette}
     short_minutes = max(args.minutes / 6, 1)
     with tempfile.TemporaryDirectory() as work:

@@ -49,6 +49,12 @@ def level_generator_file(checkpoints_dir: str, level: str) -> str:
     return net_file(checkpoints_dir, level, "G")
 
 
+def weights_options_file(weights_path: str) -> str:
+    """``<dir>/<stem>.train_opt.json``: the options of the run that made a generator file, kept beside it
+    (job03 writes one beside ``<level>_net_G.pth``, so the file travels with its spectrogram settings)."""
+    return os.path.splitext(weights_path)[0] + "." + TRAIN_OPT_FILE
+
+
 # --------------------------------------------------------------------------- atomic writes
 
 def temp_name(path: str) -> str:

@@ -111,6 +111,7 @@ def test_label_statistics_count_colours_and_each_pairs_labelled_share(tmp_path):
         label.reshape(-1, 3)[:n_red] = colors[1]
         label.reshape(-1, 3)[n_red:n_red + n_blue] = [10, 5, 240]  # near blue: read as blue
         write_pair(str(tmp_path / f"p{i}.png"), spec, label, None)
-    counts, foreground = label_statistics(AlignedPairDataset(str(tmp_path)), colors)
+    counts, foreground, presence = label_statistics(AlignedPairDataset(str(tmp_path)), colors)
     assert counts.tolist() == [192 - 84, 80, 4]
     assert foreground == pytest.approx([0.0, 20 / 64, 1.0])
+    assert presence.tolist() == [[True, False, False], [True, True, True], [False, True, False]]

@@ -280,6 +280,18 @@ def test_without_the_gan_term_the_discriminator_no_longer_steers_the_generator()
     assert not all(torch.equal(on[0][k], on[1][k]) for k in on[0])
 
 
+def test_without_the_gan_term_the_discriminator_is_not_trained():
+    model = _model(seed=0, lambda_GAN=0.0)
+    before = {k: v.clone() for k, v in model.netD.state_dict().items()}
+    G_before = {k: v.clone() for k, v in model.netG.state_dict().items()}
+    model.set_input(*_pair())
+    model.optimize_parameters()
+    assert all(torch.equal(before[k], v) for k, v in model.netD.state_dict().items())
+    assert not all(torch.equal(G_before[k], v) for k, v in model.netG.state_dict().items())
+    losses = model.get_current_losses()
+    assert losses["D_real"] == losses["D_fake"] == losses["G_GAN"] == 0.0 and losses["G_L1"] > 0
+
+
 def test_negative_gan_weight_is_refused():
     with pytest.raises(UserError, match="lambda_GAN"):
         _model(lambda_GAN=-1.0)

@@ -170,3 +170,13 @@ def test_balanced_epoch_order_is_repeatable_and_favours_labelled_pairs():
     assert share[2] > 0.5 and share[0] < 0.1
     assert sampling_weights(foreground, 0) is None
     assert sorted(epoch_order(7, 3, 4, False, None)) == [0, 1, 2, 3]
+
+
+def test_rarity_weights_favour_pairs_showing_a_rare_class():
+    counts = np.array([1000, 100, 10])                   # background, a common class, a rare class
+    presence = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1]], dtype=bool)
+    weights = sampling_weights(np.zeros(4), 0, presence, counts, 1.0)
+    assert weights.tolist() == pytest.approx([10.0, 10.0, 100.0, 100.0])   # empty pair weighs as the commonest
+    both = sampling_weights(np.array([0.0, 0.1, 0.1, 0.3]), 0.5, presence, counts, 1.0)
+    assert both == pytest.approx(weights * (np.array([0.0, 0.1, 0.1, 0.3]) + 1e-3) ** 0.5)
+    assert sampling_weights(np.zeros(4), 0, presence, counts, 0.0) is None

@@ -7,6 +7,7 @@ Modules:
     model     Pix2PixModel: one training step, schedules, save / load, full training state
     dataset   aligned A|B pairs as tensors; label statistics for class balance
     options   job03 / job04 flags (pix2pix's names), presets, devices, a run's saved options
+    tile_settings  the spectrogram settings of a model's training tiles: read, kept in train_opt.json, checked
     train     job03's loop: sampling, logging, per-epoch scores, exact resume, Ctrl-C
     scoring   a generator over test pairs: pixel F1, SSIM, LPIPS, images and CSV tables
 

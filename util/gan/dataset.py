@@ -90,22 +90,25 @@ class AlignedPairDataset(Dataset):
         return {"A": A, "B": B, "path": path}
 
 
-def label_statistics(dataset: AlignedPairDataset, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels of each palette colour over a pair set, and each pair's foreground share.
+def label_statistics(dataset: AlignedPairDataset, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixels of each palette colour over a pair set, each pair's foreground share and the colours it shows.
 
     ``colors`` (K + 1, 3) uint8, background first (:attr:`util.labels.palette.Palette.colors`). Returns
-    (counts (K + 1,) int64, foreground (N,) float: the part of each label that is not background),
-    colours read by nearest palette colour, as the scores read them.
+    (counts (K + 1,) int64, foreground (N,) float: the part of each label that is not background,
+    presence (N, K + 1) bool: which colours each label shows), colours read by nearest palette colour,
+    as the scores read them.
     """
     palette = to_signed(np.asarray(colors))
     counts = torch.zeros(len(palette), dtype=torch.int64)
     foreground = np.zeros(len(dataset.paths))
+    presence = np.zeros((len(dataset.paths), len(palette)), dtype=bool)
     for index, path in enumerate(tqdm(dataset.paths, desc="counting label colours", unit="pair", leave=False,
                                       disable=None)):
         _, label_rgb, _ = read_pair(path)
         B = to_tensor(label_rgb)
         classes = nearest_colour_index(B[None], palette)[0]
-        counts += torch.bincount(classes.flatten(), minlength=len(palette))
+        pair_counts = torch.bincount(classes.flatten(), minlength=len(palette))
+        counts += pair_counts
         foreground[index] = float((classes > 0).float().mean())
-    return counts.numpy(), foreground
-
+        presence[index] = (pair_counts > 0).numpy()
+    return counts.numpy(), foreground, presence

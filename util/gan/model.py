@@ -212,11 +212,16 @@ class Pix2PixModel:
             self.fake_B = self._forward_G(self.real_A)
 
     def optimize_parameters(self) -> None:
-        """One pix2pix step: G(A), then update D, then update G (D frozen)."""
+        """One pix2pix step: G(A), then update D, then update G (D frozen).
+
+        With ``lambda_GAN`` 0 the adversarial term is off: D cannot steer G, so it is neither run nor
+        trained (its losses stay 0), and a step costs about half as much.
+        """
         if self.real_B is None:
             raise ValueError("optimize_parameters needs B: call set_input(A, B) first")
         self.forward()
-        self._update_D()
+        if self.config.lambda_GAN > 0:
+            self._update_D()
         self._update_G()
 
     def _update_D(self) -> None:
@@ -235,8 +240,11 @@ class Pix2PixModel:
         _set_requires_grad(self.netD, False)  # D's weights need no gradient while G learns
         self.optimizer_G.zero_grad(set_to_none=True)
         with self._autocast():
-            fake_AB = torch.cat((self.real_A, self.fake_B), 1)  # D run again: its weights have just changed
-            loss_G_GAN = self.criterionGAN(self._forward_D(fake_AB), True) * self.config.lambda_GAN
+            if self.config.lambda_GAN > 0:
+                fake_AB = torch.cat((self.real_A, self.fake_B), 1)  # D run again: its weights have just changed
+                loss_G_GAN = self.criterionGAN(self._forward_D(fake_AB), True) * self.config.lambda_GAN
+            else:
+                loss_G_GAN = torch.zeros((), device=self.device)
             loss_G_L1 = self.criterionL1(self.fake_B, self.real_B)
             loss_G = loss_G_GAN + loss_G_L1
             if self.criterionCE is not None:

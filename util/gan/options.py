@@ -29,11 +29,13 @@ from util.files import (
     net_file,
     run_folder,
     split_folder,
+    weights_options_file,
     write_json,
 )
 from util.gan import losses, networks
 from util.gan.dataset import PREPROCESS_MODES
 from util.gan.model import LR_POLICIES, Pix2PixConfig
+from util.gan.tile_settings import SETTINGS_KEY, training_tile_settings
 from util.labels.palette import DECODE_RULES
 
 _MODEL = Pix2PixConfig()  # the flags' defaults are the model's own
@@ -41,9 +43,11 @@ SCORE_SPLITS = tuple(split for split in SPLITS if split != "train")   # what job
 
 PRESETS = {
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
-                  save_epoch_freq=5, lambda_CE=0.0, ce_class_balance=0.0, sample_balance=0.0),
+                  save_epoch_freq=5, lambda_GAN=1.0, lambda_CE=0.0, ce_class_balance=0.0, sample_balance=0.0, sample_rarity=0.0,
+                  lr=2e-4, beta1=0.5, no_dropout=False),
     "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=10, n_epochs_decay=10,
-                 save_epoch_freq=5, lambda_CE=30.0, ce_class_balance=0.5, sample_balance=0.5),
+                 save_epoch_freq=5, lambda_GAN=1.0, lambda_CE=30.0, ce_class_balance=0.5, sample_balance=0.5, sample_rarity=0.0,
+                 lr=2e-4, beta1=0.5, no_dropout=False),
 }
 
 
@@ -83,7 +87,10 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ngf", type=int, default=None, help="generator filters in the first layer (preset)")
     group.add_argument("--ndf", type=int, default=None, help="discriminator filters in the first layer (preset)")
     group.add_argument("--norm", default=_MODEL.norm, help=" | ".join(networks.NORMS))
-    group.add_argument("--no_dropout", action="store_true", help="no dropout in the generator")
+    group.add_argument("--no_dropout", action="store_true", default=None,
+                       help="no dropout in the generator (preset: dropout 0.5, as pix2pix, in paper)")
+    group.add_argument("--dropout", dest="no_dropout", action="store_false", default=None,
+                       help="dropout 0.5 in the generator's inner decoder layers, as pix2pix (preset)")
     group.add_argument("--init_type", default=_MODEL.init_type, help=" | ".join(networks.INIT_TYPES))
     group.add_argument("--init_gain", type=float, default=_MODEL.init_gain, help="scale of the initial weights")
     group.add_argument("--input_nc", type=int, default=_MODEL.input_nc, help="channels of A (spectrogram grey: 1)")
@@ -95,9 +102,10 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
 def _add_train(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training")
     group.add_argument("--lambda_L1", type=float, default=_MODEL.lambda_L1, help="weight of the L1 loss")
-    group.add_argument("--lambda_GAN", type=float, default=_MODEL.lambda_GAN,
+    group.add_argument("--lambda_GAN", type=float, default=None,
                        help="weight of the generator's adversarial loss (1 = pix2pix); 0 trains G on its L1 and "
-                            "colour terms alone (D still trains but no longer steers G): the ablation of the GAN")
+                            "colour terms alone (D is then neither run nor trained: about half the time per step); "
+                            "the ablation of the GAN (preset)")
     group.add_argument("--lambda_CE", type=float, default=None,
                        help="weight of the colour cross-entropy (our addition: asks G for the nearest-colour "
                             "classes the masks are read from; 0 = pix2pix as published) (preset)")
@@ -109,8 +117,12 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sample_balance", type=float, default=None,
                        help="draw training pairs with probability (labelled share + 0.001) ** this, with "
                             "replacement; 0 = each pair once per epoch, shuffled, as pix2pix (preset)")
-    group.add_argument("--lr", type=float, default=_MODEL.lr, help="Adam's initial learning rate")
-    group.add_argument("--beta1", type=float, default=_MODEL.beta1, help="Adam's beta1")
+    group.add_argument("--sample_rarity", type=float, default=None,
+                       help="draw training pairs with probability (background pixels / pixels of the rarest class "
+                            "the pair shows) ** this (times --sample_balance's weight), so pairs with rare classes "
+                            "come more often; 0 = off (preset)")
+    group.add_argument("--lr", type=float, default=None, help="Adam's initial learning rate (preset)")
+    group.add_argument("--beta1", type=float, default=None, help="Adam's beta1 (preset)")
     group.add_argument("--lr_policy", default=_MODEL.lr_policy, help=" | ".join(LR_POLICIES))
     group.add_argument("--lr_decay_iters", type=int, default=_MODEL.lr_decay_iters, help="epochs between steps of the step policy")
     group.add_argument("--n_epochs", type=int, default=None, help="epochs at the initial learning rate (preset)")
@@ -202,13 +214,38 @@ def run_dir(opt: argparse.Namespace) -> str:
 
 
 def save_train_options(opt: argparse.Namespace, folder: str) -> str:
-    """Write the options in force as train_opt.json (atomically); returns the path."""
-    return write_json(os.path.join(folder, TRAIN_OPT_FILE), vars(opt))
+    """Write the options in force as train_opt.json (atomically); returns the path.
+
+    ``spectrogram`` holds the settings the training (and scored) pairs were made with, read from their PNG
+    metadata (:mod:`util.gan.tile_settings`; None for pairs without metadata): job04 makes recordings'
+    tiles with them.
+    """
+    folders = [split_dir(opt, "train"), split_dir(opt, getattr(opt, "score_split", "val"))]
+    return write_json(os.path.join(folder, TRAIN_OPT_FILE),
+                      {**vars(opt), SETTINGS_KEY: training_tile_settings(folders)})
+
+
+def save_weights_options(folder: str, weights_path: str) -> str:
+    """Copy a run's train_opt.json beside a generator file it wrote (``<stem>.train_opt.json``); returns its path."""
+    return write_json(weights_options_file(weights_path), load_train_options(folder))
+
+
+def find_weights_options(weights_path: str) -> str | None:
+    """The train_opt.json of the run that made a generator file: ``<stem>.train_opt.json`` beside it, else the
+    one in its folder (a run's checkpoint); None when there is neither."""
+    for path in (weights_options_file(weights_path), os.path.join(os.path.dirname(weights_path), TRAIN_OPT_FILE)):
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def load_train_options(folder: str) -> dict:
     """Read train_opt.json of a run; a missing or broken file is a UserError naming it."""
-    path = os.path.join(folder, TRAIN_OPT_FILE)
+    return read_options_file(os.path.join(folder, TRAIN_OPT_FILE))
+
+
+def read_options_file(path: str) -> dict:
+    """Read a train_opt.json; a missing or broken file is a UserError naming it."""
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
@@ -219,23 +256,29 @@ def load_train_options(folder: str) -> dict:
 
 
 def finish_test_options(opt: argparse.Namespace) -> argparse.Namespace:
-    """job04: take level and palette from the run's train_opt.json when testing a trained run.
+    """job04: take level and palette from the run's train_opt.json (for --weights: the one
+    :func:`find_weights_options` finds, if any).
 
-    Returns ``opt`` with ``weights`` (the generator file to load) and ``epoch_label`` (for folder names).
+    Returns ``opt`` with ``weights`` (the generator file to load), ``epoch_label`` (for folder names),
+    ``train_options`` (the run's options, None if unknown) and ``train_options_path``.
     """
     if opt.weights is None:
         if opt.name is None:
             opt.name = opt.level
-        trained = load_train_options(run_dir(opt))
-        opt.level = trained.get("level", opt.level)
-        opt.palette = opt.palette or trained.get("palette")
+        opt.train_options_path = os.path.join(run_dir(opt), TRAIN_OPT_FILE)
+        opt.train_options = read_options_file(opt.train_options_path)
         opt.weights = net_file(run_dir(opt), opt.epoch, "G")
         opt.epoch_label = str(opt.epoch)
         if not os.path.exists(opt.weights):
             raise UserError(f"{opt.weights}: no such checkpoint (--epoch {opt.epoch} of run {run_dir(opt)})")
     else:
         opt.name = opt.name or os.path.splitext(os.path.basename(opt.weights))[0]
+        opt.train_options_path = find_weights_options(opt.weights)
+        opt.train_options = read_options_file(opt.train_options_path) if opt.train_options_path else None
         opt.epoch_label = "weights"
+    if opt.train_options:
+        opt.level = opt.train_options.get("level", opt.level)
+        opt.palette = opt.palette or opt.train_options.get("palette")
     opt.palette = opt.palette or opt.level
     opt.batch_size = opt.batch_size or 4
     opt.device = resolve_device(opt.gpu_ids)

@@ -5,7 +5,7 @@ end of the epoch, update the learning rate -> score the --score_split pairs (val
 settings or epoch is made there; test is only reported by job04) -> save.
 
 Exact resume: the data order of an epoch is drawn from (seed, epoch) (a permutation, or a weighted
-draw with --sample_balance), crops from (seed, epoch, index), and the state file (``latest_state.pth``)
+draw with --sample_balance / --sample_rarity), crops from (seed, epoch, index), and the state file (``latest_state.pth``)
 holds both networks, both optimisers, the schedules, the epoch, the iteration within the epoch and every
 RNG state. A run stopped at any step (Ctrl-C, SIGTERM) and resumed with ``--continue_train`` ends with
 the same weights, on CPU with the same seed, as a run never stopped.
@@ -56,7 +56,7 @@ def epoch_order(seed: int, epoch: int, n_items: int, serial: bool, weights: np.n
     """The order in which an epoch visits the training pairs (repeatable from seed and epoch).
 
     With ``weights`` (one per pair), the epoch draws ``n_items`` pairs with replacement, each with
-    probability proportional to its weight (--sample_balance); otherwise every pair once, shuffled.
+    probability proportional to its weight (--sample_balance, --sample_rarity); otherwise every pair once, shuffled.
     """
     if serial:
         return list(range(n_items))
@@ -66,9 +66,26 @@ def epoch_order(seed: int, epoch: int, n_items: int, serial: bool, weights: np.n
     return rng.choice(n_items, size=n_items, replace=True, p=weights / weights.sum()).tolist()
 
 
-def sampling_weights(foreground: np.ndarray, power: float) -> np.ndarray | None:
-    """--sample_balance: pair weights (foreground share + 0.001) ** power; None (uniform) for power 0."""
-    return None if power <= 0 else (np.asarray(foreground, dtype=np.float64) + 1e-3) ** power
+def sampling_weights(foreground: np.ndarray, power: float, presence: np.ndarray | None = None,
+                     counts: np.ndarray | None = None, rarity: float = 0.0) -> np.ndarray | None:
+    """Pair weights for the epoch's draw; None (uniform, each pair once) when both powers are 0.
+
+    --sample_balance ``power``: (foreground share + 0.001) ** power, favouring pairs with much labelled area.
+    --sample_rarity ``rarity``: (background pixels / pixels of the rarest class the pair shows) ** rarity,
+    from ``counts`` (K + 1 pixel counts, background first) and ``presence`` (N, K + 1), favouring pairs
+    that show a rare class; a pair showing no class weighs as one showing the commonest class. With both,
+    the weights multiply.
+    """
+    weights = None if power <= 0 else (np.asarray(foreground, dtype=np.float64) + 1e-3) ** power
+    if rarity > 0:
+        counts = np.asarray(counts, dtype=np.float64)
+        class_weight = (counts[0] / np.maximum(counts[1:], 1.0)) ** rarity
+        shown = np.asarray(presence, dtype=bool)[:, 1:]
+        commonest = class_weight[counts[1:] > 0].min() if (counts[1:] > 0).any() else 1.0
+        pair = np.where(shown, class_weight[None, :], 0.0).max(axis=1)
+        pair = np.where(shown.any(axis=1), pair, commonest)
+        weights = pair if weights is None else weights * pair
+    return weights
 
 
 def rng_states() -> dict:
@@ -245,11 +262,11 @@ def _end_epoch(run: _Run, epoch: int) -> None:
 def _balance(opt: Namespace, train_set: AlignedPairDataset, palette) -> tuple[list[float], np.ndarray | None]:
     """Class weights for the colour cross-entropy and pair weights for sampling, from the training labels."""
     want_classes = opt.lambda_CE > 0 and opt.ce_class_balance > 0
-    if not (want_classes or opt.sample_balance > 0):
+    if not (want_classes or opt.sample_balance > 0 or opt.sample_rarity > 0):
         return [], None
-    counts, foreground = label_statistics(train_set, palette.colors)
+    counts, foreground, presence = label_statistics(train_set, palette.colors)
     class_weights = balanced_class_weights(counts, opt.ce_class_balance) if want_classes else []
-    return class_weights, sampling_weights(foreground, opt.sample_balance)
+    return class_weights, sampling_weights(foreground, opt.sample_balance, presence, counts, opt.sample_rarity)
 
 
 def _start_point(opt: Namespace, model: Pix2PixModel, folder: str) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""The names of what a recording's run writes: per-recording files, folder, and the combined tables.
+"""The names of what a recording's run writes: per-recording files, folder, run record and the combined tables.
 
 One place for them, so that the writers, the skip check and the combined tables agree.
 """
@@ -9,14 +9,22 @@ import os
 
 from util.cli import InputFile
 from util.labels.palette import Palette
+from util.recording.settings import AUDIO_FORMATS, RecordingSettings
 
-RESIDUAL = "residual"                       # <residual>.wav: what no class took (background, Nyquist bin)
+RESIDUAL = "residual"                       # <residual>.<ext>: what the written classes did not take
 LABELS_PNG = "labels.png"
 OCCUPANCY_CSV = "occupancy.csv"
 PROFILE_CSV = "frequency_profile.csv"
+DETECTIONS_CSV = "detections.csv"
+ACTIVITY_PNG = "activity.png"
+RUN_RECORD = "run.json"                     # which model and settings made the outputs beside it
 COMBINED_SELECTIONS = "combined.selections.txt"
+COMBINED_LIST = "combined.selections.list.txt"   # the recordings, one path a line: Raven opens them as a sequence
+COMBINED_DETECTIONS = "combined_detections.csv"
 COMBINED_OCCUPANCY = "combined_occupancy.csv"
-OCCUPANCY_COLUMNS = ("class", "time_occupancy", "acoustic_space_occupancy", "seconds_present", "seconds_total")
+KALEIDOSCOPE_CSV = "kaleidoscope.csv"
+OCCUPANCY_COLUMNS = ("class", "scientific_name", "time_occupancy", "acoustic_space_occupancy", "seconds_present",
+                     "seconds_total")
 PROFILE_COLUMNS = ("class", "freq_hz", "mean_db", "n_cells")
 
 
@@ -25,17 +33,39 @@ def selections_name(stem: str) -> str:
     return f"{stem}.selections.txt"
 
 
+def audacity_name(stem: str) -> str:
+    """``<stem>.audacity.txt``: a recording's Audacity labels."""
+    return f"{stem}.audacity.txt"
+
+
+def audio_name(slug: str, audio_format: str) -> str:
+    """``<slug>.flac`` (or .wav): a class's audio, or the residual's."""
+    return slug + AUDIO_FORMATS[audio_format].extension
+
+
 def isolated_spectrogram_name(slug: str) -> str:
     """``<slug>_spectrogram.png``: the mixture's grey spectrogram where the class is."""
     return f"{slug}_spectrogram.png"
 
 
-def expected_outputs(out_dir: str, stem: str, palette: Palette, save_spectrograms: bool = False) -> list[str]:
-    """Every file :func:`util.recording.pipeline.process_recording` writes for a recording of this ``stem``."""
-    names = [f"{slug}.wav" for slug in palette.slugs] + [f"{RESIDUAL}.wav", LABELS_PNG,
-                                                         selections_name(stem), OCCUPANCY_CSV, PROFILE_CSV]
-    if save_spectrograms:
-        names += [isolated_spectrogram_name(slug) for slug in palette.slugs]
+def expected_outputs(out_dir: str, stem: str, palette: Palette, settings: RecordingSettings = RecordingSettings()
+                     ) -> list[str]:
+    """Every file :func:`util.recording.pipeline.process_recording` writes for a recording of this ``stem``
+    (the run record, ``run.json``, aside)."""
+    slugs = [palette.classes[k - 1].slug for k in settings.class_indices(palette)]
+    names = []
+    if settings.wants("audio"):
+        names += [audio_name(slug, settings.audio_format) for slug in slugs + [RESIDUAL]]
+    if settings.wants("labels"):
+        names.append(LABELS_PNG)
+    if settings.wants("spectrograms"):
+        names += [isolated_spectrogram_name(slug) for slug in slugs]
+    if settings.wants("tables") or settings.wants("kaleidoscope"):
+        names.append(DETECTIONS_CSV)              # the combined tables are made from it
+    if settings.wants("tables"):
+        names += [selections_name(stem), audacity_name(stem), OCCUPANCY_CSV, PROFILE_CSV]
+    if settings.wants("figures"):
+        names.append(ACTIVITY_PNG)
     return [os.path.join(out_dir, name) for name in names]
 
 

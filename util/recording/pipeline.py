@@ -1,21 +1,22 @@
-"""Whole-recording inference: a recording in; per-source audio, a label image and tables out.
+"""Whole-recording inference: a recording in; detections, a label image, per-source audio and a run record out.
 
-:func:`process_recording` streams one recording through a pix2pix generator and writes, in ``out_dir``:
+:func:`process_recording` streams one recording through a pix2pix generator and writes, in ``out_dir``, the
+products asked for (:mod:`util.recording.settings`; default tables and labels.png):
 
-``<class-slug>.wav``, ``residual.wav``
-    The mixture's STFT under each class's binary mask, inverted with the mixture's phase (float WAV at the
-    working rate). Background pixels and the Nyquist bin (absent from images) go to the residual, so the
-    files add up to the recording (to float precision).
-``labels.png``
-    The class map of the whole recording in palette colours, 256 rows x one column per STFT frame.
-``<slug>_spectrogram.png`` (with ``save_spectrograms``)
-    The mixture's grey spectrogram where the class is, the floor (0) elsewhere.
-``<stem>.selections.txt``
-    A Raven Pro selection table: one selection per connected region of a class (8-connected, joined across
-    tiles), Species = class name, Score = the region's mean confidence (:mod:`util.recording.decoding`).
+``<stem>.selections.txt``, ``detections.csv``, ``<stem>.audacity.txt``
+    One detection per connected region of a class (8-connected, joined across tiles), as a Raven Pro table,
+    a CSV for R and Audacity labels (:mod:`util.recording.formats`); score = the region's mean confidence
+    (:mod:`util.recording.decoding`).
 ``occupancy.csv``, ``frequency_profile.csv``
     Per class: time occupancy, acoustic-space occupancy, seconds present and seconds in all; per class and
     frequency row: mean level (dB re full scale) of the isolated source where present, and its cell count.
+``labels.png``
+    The class map of the whole recording in palette colours, n_fft/2 rows x one column per STFT frame.
+``<class-slug>.flac`` ..., ``residual.flac`` (product ``audio``)
+    The mixture's STFT under each class's binary mask, inverted with the mixture's phase, at the working rate.
+``<slug>_spectrogram.png`` (``spectrograms``), ``activity.png`` (``figures``)
+``run.json``
+    Which model, palette, spectrogram and settings made the outputs (:mod:`util.recording.record`).
 
 How (memory is flat in file length): STFT blocks -> grey pixel columns -> tiles of ``tile_frames`` columns
 overlapping by ``tile_overlap`` -> batches -> generator (eval mode) -> RGB in 0..255 -> overlapping tiles
@@ -23,8 +24,8 @@ cross-faded with complementary linear ramps (in RGB, so no seam shows; :mod:`uti
 nearest palette colour (:meth:`util.labels.palette.Palette.classify`'s rule) -> masks applied to the
 buffered STFT frames -> one streaming ISTFT per output. The class map (and the grey spectrogram) wait on
 disk in a temporary file and are written to PNG row by row through zlib at the end. Every output is written
-under a temporary name and renamed when the recording is done; a recording whose outputs all exist is
-skipped unless ``overwrite``.
+under a temporary name and renamed when the recording is done; a recording is skipped only when its
+run.json says it was made with the same settings and every output asked for exists.
 
 Defaults, by measurement (``bench/bench_infer.py``; U-Net 256, ngf 64, 2 CPU cores): overlap 32 frames
 (0.37 s). Without overlap, the columns at a seam differ from the same frames seen with wide context by up to
@@ -46,39 +47,27 @@ from tqdm import tqdm
 
 from util.cli import BatchResult, InputFile, run_batch
 from util.errors import UserError
+from util.files import write_json
 from util.labels.palette import Palette
-from util.recording.layout import (
-    COMBINED_OCCUPANCY,
-    COMBINED_SELECTIONS,
-    RESIDUAL,
-    expected_outputs,
-    recording_out_dir,
+from util.recording.clock import recording_start_time
+from util.recording.layout import RESIDUAL, RUN_RECORD, expected_outputs, recording_out_dir
+from util.recording.outputs import RecordingOutputs
+from util.recording.record import (
+    ModelInfo,
+    model_info,
+    read_record,
+    record_outputs,
+    run_settings,
+    same_settings,
+    skip_or_redo,
+    write_record,
 )
-from util.recording.outputs import (
-    DEFAULT_MIN_AREA_PX,
-    DEFAULT_MIN_DURATION_S,
-    RecordingOutputs,
-)
+from util.recording.settings import RecordingSettings
 from util.recording.stream import iter_translated_blocks
-from util.recording.tables import write_combined_occupancy, write_combined_selections
-from util.recording.tiling import (
-    DEFAULT_TILE_OVERLAP,
-    check_tile_overlap,
-    count_overlapping_tiles,
-)
-from util.recording.translator import (
-    DEFAULT_BATCH_SIZE,
-    PRECISIONS,
-    TileTranslator,
-    as_translator,
-)
-from util.signal.audio import (
-    DEFAULT_BLOCK_S,
-    AudioInfo,
-    audio_info,
-    n_frames_for,
-    resampled_length,
-)
+from util.recording.tables import write_combined_tables
+from util.recording.tiling import count_overlapping_tiles
+from util.recording.translator import DEFAULT_BATCH_SIZE, PRECISIONS, TileTranslator, as_translator
+from util.signal.audio import DEFAULT_BLOCK_S, AudioInfo, audio_info, n_frames_for, resampled_length
 from util.signal.spectrogram import SpecParams, iter_spectrum_blocks, tile_metadata
 
 
@@ -88,13 +77,14 @@ class RecordingResult:
 
     path: str
     out_dir: str
-    skipped: bool                                   # True: all outputs existed, nothing was done
+    skipped: bool                                   # True: made earlier with the same settings, nothing was done
     outputs: list[str] = field(default_factory=list)
     duration_s: float = 0.0                         # at the working rate
     n_frames: int = 0
     n_tiles: int = 0                                # generator calls (tiles), overlap included
-    n_selections: int = 0
+    n_selections: int = 0                           # detections in the tables (after min_score)
     wall_s: float = 0.0
+    redo_reason: str = ""                           # why outputs already there were made again ('' if not)
 
     @property
     def realtime_factor(self) -> float:
@@ -104,121 +94,147 @@ class RecordingResult:
 
 @dataclass
 class RecordingsResult(BatchResult):
-    """:func:`process_recordings`: ``done`` holds (InputFile, RecordingResult), ``failures`` (InputFile, message)."""
+    """:func:`process_recordings`: ``done`` holds (InputFile, RecordingResult), ``failures`` (InputFile, message);
+    ``tables`` the combined tables written ('selections', 'list', 'detections', 'occupancy', 'kaleidoscope')."""
 
-    selections_path: str | None = None
-    occupancy_path: str | None = None
+    tables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def selections_path(self) -> str | None:
+        return self.tables.get("selections")
+
+    @property
+    def occupancy_path(self) -> str | None:
+        return self.tables.get("occupancy")
 
 
 # --------------------------------------------------------------------------- one recording
 
 def process_recording(path: str, generator: nn.Module | TileTranslator, palette: Palette, out_dir: str,
-                      params: SpecParams = SpecParams(), *, device: str = "cpu",
-                      batch_size: int = DEFAULT_BATCH_SIZE, tile_overlap: int = DEFAULT_TILE_OVERLAP,
-                      channel: int | None = None, min_duration_s: float = DEFAULT_MIN_DURATION_S,
-                      min_area_px: int = DEFAULT_MIN_AREA_PX, save_spectrograms: bool = False,
-                      input_nc: int | None = None, compile: bool = False, precision: str = PRECISIONS[0],
-                      block_s: float = DEFAULT_BLOCK_S, progress: bool = True,
-                      overwrite: bool = False) -> RecordingResult:
-    """Run a generator over a whole recording; write each source's audio, labels.png and tables to ``out_dir``.
+                      params: SpecParams = SpecParams(), *, device: str = "cpu", input_nc: int | None = None,
+                      compile: bool = False, precision: str = PRECISIONS[0], batch_size: int = DEFAULT_BATCH_SIZE,
+                      block_s: float = DEFAULT_BLOCK_S, progress: bool = True, overwrite: bool = False,
+                      model: ModelInfo | None = None, settings: RecordingSettings | None = None,
+                      **setting_values) -> RecordingResult:
+    """Run a generator over a whole recording; write the products asked for, and run.json, to ``out_dir``.
 
     Parameters
     ----------
     path : str
-        The recording: any file soundfile reads, at any rate (resampled to ``params.sr``).
+        The recording: any file soundfile reads, at any rate not below ``params.sr`` (resampled to it).
     generator : nn.Module, TileTranslator or callable
-        A pix2pix generator (put in eval mode); or a prepared :class:`TileTranslator` to reuse across
-        recordings (compiled once; ``device``, ``input_nc``, ``compile`` and ``precision`` then come from
-        it); or any callable with a translator's contract, uint8 (N, rows, frames) -> (N, 3, rows, frames).
-    palette : Palette
-        The class colours the generator paints; one WAV per class.
-    out_dir : str
-        Folder of the outputs (created); the module docstring lists them.
+        A pix2pix generator; or a prepared :class:`TileTranslator` to reuse across recordings (``device``,
+        ``input_nc``, ``compile`` and ``precision`` then come from it); or any callable with a translator's
+        contract, uint8 (N, rows, frames) -> (N, 3, rows, frames).
+    palette, out_dir : Palette, str
+        The class colours the generator paints; the folder of the outputs (created; see the module docstring).
     params : SpecParams
-        Working rate (Hz), STFT (samples), image rows, tile width (frames) and dB range.
-    device, input_nc, compile, precision
-        How the generator runs: see :class:`TileTranslator`. ``input_nc`` None reads it from the
-        generator's first convolution.
-    batch_size : int
-        Tiles per generator call.
-    tile_overlap : int
-        Frames shared by consecutive tiles and cross-faded, 0 .. tile_frames / 2.
-    channel : int or None
-        None averages the channels; N picks one (0-based).
-    min_duration_s, min_area_px : float, int
-        Smaller regions (seconds; pixels) are not selections.
-    save_spectrograms : bool
-        Also write each class's isolated spectrogram.
+        The spectrogram the model was trained on: working rate (Hz), STFT (samples), dB range, tile width.
+    device, input_nc, compile, precision, batch_size
+        How the generator runs (see :class:`TileTranslator`); ``input_nc`` None reads it from the generator.
     block_s : float
-        Seconds of audio read at a time (memory only; results do not depend on it).
+        Seconds of audio read at a time (memory only; the results do not depend on it).
     progress, overwrite : bool
-        Show a progress bar; re-process a recording whose outputs all exist (else it is skipped).
+        Show a progress bar and the reason a recording is redone; redo even when run.json says it is done.
+    model : ModelInfo, optional
+        The generator's checksum and label (default: from the module's tensors).
+    settings : RecordingSettings, optional
+        Products, classes, thresholds, channel, overlap, time zone; or give its fields as keywords.
 
-    Returns
-    -------
-    RecordingResult
-        The paths written, duration (s), frames, tiles, selections and wall time (s).
-
-    A recording that fails leaves no file behind; a user's mistake raises a UserError naming the file.
+    Returns a :class:`RecordingResult`: paths written, duration (s), frames, tiles, detections, wall time (s),
+    why it was redone. A recording that fails leaves no output behind; a user's mistake raises a UserError.
     """
     started = time.perf_counter()
-    stem, info, targets = _check_recording(path, palette, out_dir, params, tile_overlap, save_spectrograms)
-    if not overwrite and all(os.path.exists(t) for t in targets):
-        return RecordingResult(path, out_dir, skipped=True, outputs=targets)
+    settings = (settings or RecordingSettings(**setting_values)).check(palette, params.tile_frames)
+    stem, info = _check_recording(path, palette, params)
     translator = as_translator(generator, device, input_nc, compile, batch_size, precision)
-    result = _translate_recording(path, info, stem, translator, palette, out_dir, params, channel=channel,
-                                  batch_size=batch_size, tile_overlap=tile_overlap, min_duration_s=min_duration_s,
-                                  min_area_px=min_area_px, save_spectrograms=save_spectrograms,
-                                  block_s=block_s, progress=progress)
-    result.wall_s = time.perf_counter() - started
+    model = model or model_info(translator)
+    values = run_settings(model, palette, params, settings, getattr(translator, "precision", precision), path)
+    targets = expected_outputs(out_dir, stem, palette, settings)
+    record = read_record(out_dir)
+    skip, reason = skip_or_redo(record, values, targets, overwrite)
+    if skip:
+        return RecordingResult(path, out_dir, skipped=True, outputs=targets)
+    if reason and progress:
+        tqdm.write(f"{path}: {reason}; redoing it")
+    os.makedirs(out_dir, exist_ok=True)
+    earlier = record_outputs(record, out_dir)
+    write_record(out_dir, None, model, earlier + targets, input=os.path.abspath(path))   # in progress
+    result = _translate_recording(path, info, stem, translator, palette, out_dir, params, settings, model,
+                                  batch_size=batch_size, block_s=block_s, progress=progress,
+                                  restore=lambda: _restore_record(out_dir, record))
+    result.redo_reason, result.wall_s = reason, time.perf_counter() - started
+    _finish_record(out_dir, record, values, model, result, earlier, translator, batch_size)
     return result
 
 
-def _check_recording(path: str, palette: Palette, out_dir: str, params: SpecParams, tile_overlap: int,
-                     save_spectrograms: bool) -> tuple[str, AudioInfo, list[str]]:
-    """Options and file checked (a UserError if wrong) -> the recording's stem, header and output paths."""
+def _check_recording(path: str, palette: Palette, params: SpecParams) -> tuple[str, AudioInfo]:
+    """Options and file checked (a UserError if wrong) -> the recording's stem and header."""
     params.check()
-    check_tile_overlap(tile_overlap, params.tile_frames)
-    _check_slugs(palette)
-    stem = os.path.splitext(os.path.basename(path))[0]
-    targets = expected_outputs(out_dir, stem, palette, save_spectrograms)
-    return stem, audio_info(path), targets
-
-
-def _check_slugs(palette: Palette) -> None:
     clash = [s for s in palette.slugs if s == RESIDUAL]
     if clash:
         raise UserError(f"palette '{palette.name}': a class may not be called '{RESIDUAL}' "
                         f"(its audio would overwrite the residual)")
+    info = audio_info(path)
+    if info.orig_sr < params.sr:
+        raise UserError(f"{path}: recorded at {info.orig_sr} Hz, below the model's working rate {params.sr} Hz "
+                        f"(its tiles reach {params.sr / 2:g} Hz, this recording {info.orig_sr / 2:g} Hz); use a "
+                        f"model trained on tiles at {info.orig_sr} Hz or less")
+    return os.path.splitext(os.path.basename(path))[0], info
+
+
+def _restore_record(out_dir: str, record: dict | None) -> None:
+    """A run that failed before it replaced any output: put the earlier run.json back (or none, as before)."""
+    path = os.path.join(out_dir, RUN_RECORD)
+    if record is not None:
+        write_json(path, record)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+def _finish_record(out_dir: str, record: dict | None, values: dict, model: ModelInfo, result: RecordingResult,
+                   earlier: list[str], translator, batch_size: int) -> None:
+    """Remove what an earlier run with other settings wrote and this one did not; write run.json."""
+    same = same_settings(record, values)
+    kept = [p for p in earlier if p in result.outputs or same]
+    for stale in set(earlier) - set(kept) - set(result.outputs):
+        if os.path.basename(stale) != RUN_RECORD:
+            os.remove(stale)
+    device = getattr(translator, "device", None)
+    write_record(out_dir, values, model, result.outputs + kept, input=os.path.abspath(result.path),
+                 results={"duration_s": result.duration_s, "n_frames": result.n_frames, "n_tiles": result.n_tiles,
+                          "n_detections": result.n_selections, "wall_s": round(result.wall_s, 3)},
+                 device=str(device) if device is not None else None, batch_size=batch_size)
 
 
 def _translate_recording(path: str, info: AudioInfo, stem: str, translator, palette: Palette, out_dir: str,
-                         params: SpecParams, *, channel: int | None, batch_size: int, tile_overlap: int,
-                         min_duration_s: float, min_area_px: int, save_spectrograms: bool, block_s: float,
-                         progress: bool) -> RecordingResult:
-    """Stream the recording through the translator into its outputs (all of them, or none on failure)."""
+                         params: SpecParams, settings: RecordingSettings, model: ModelInfo, *, batch_size: int,
+                         block_s: float, progress: bool, restore) -> RecordingResult:
+    """Stream the recording through the translator into its outputs (all of them, or none on failure: then
+    ``restore()`` is called if no earlier output was replaced yet)."""
     n_samples = resampled_length(info.n_samples, info.orig_sr, params.sr)
     n_frames = n_frames_for(n_samples, params.hop_length)
-    n_tiles = count_overlapping_tiles(n_frames, params.tile_frames, tile_overlap)
-    meta = tile_metadata(params, source=path, orig_sr=info.orig_sr, channel=channel, start_frame=0,
+    n_tiles = count_overlapping_tiles(n_frames, params.tile_frames, settings.tile_overlap)
+    meta = tile_metadata(params, source=path, orig_sr=info.orig_sr, channel=settings.channel, start_frame=0,
                          n_valid_frames=n_frames, tile_index=0, n_tiles=1)
-    os.makedirs(out_dir, exist_ok=True)
-    outputs = RecordingOutputs(path, out_dir, stem, palette, params, n_samples, n_frames, meta,
-                               save_spectrograms, min_duration_s, min_area_px)
+    outputs = RecordingOutputs(path, out_dir, stem, palette, params, n_samples, n_frames, meta, settings,
+                               recording_start_time(path, settings.timezone), model.label)
     bar = tqdm(total=n_tiles, desc=stem, unit="tile", disable=None if progress else True, leave=False)
     try:
-        spectra = iter_spectrum_blocks(path, params, channel, block_s)
+        spectra = iter_spectrum_blocks(path, params, settings.channel, block_s)
         for block in iter_translated_blocks(spectra, params, translator, batch_size=batch_size,
-                                            tile_overlap=tile_overlap, on_tiles=bar.update):
+                                            tile_overlap=settings.tile_overlap, on_tiles=bar.update):
             outputs.add(block)
         written = outputs.finish()
     except BaseException:
         outputs.discard()
+        if not outputs.committed:
+            restore()
         raise
     finally:
         bar.close()
     return RecordingResult(path, out_dir, skipped=False, outputs=written, duration_s=n_samples / params.sr,
-                           n_frames=n_frames, n_tiles=n_tiles, n_selections=len(outputs.regions))
+                           n_frames=n_frames, n_tiles=n_tiles, n_selections=len(outputs.detections))
 
 
 # --------------------------------------------------------------------------- many recordings
@@ -227,57 +243,35 @@ def process_recordings(inputs: Sequence[str | InputFile], generator: nn.Module |
                        palette: Palette, results_dir: str, params: SpecParams = SpecParams(), *,
                        device: str = "cpu", compile: bool = False, precision: str = PRECISIONS[0],
                        input_nc: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True,
-                       **options) -> RecordingsResult:
-    """:func:`process_recording` for many files, each into ``<results_dir>/<rel_dir>/<stem>/``, plus two
-    tables across them in ``results_dir``.
+                       overwrite: bool = False, block_s: float = DEFAULT_BLOCK_S, model: ModelInfo | None = None,
+                       settings: RecordingSettings | None = None, **setting_values) -> RecordingsResult:
+    """:func:`process_recording` for many files, each into ``<results_dir>/<rel_dir>/<stem>/``, plus tables
+    across them in ``results_dir`` (:mod:`util.recording.tables`).
 
-    Parameters
-    ----------
-    inputs : sequence of str or InputFile
-        The recordings; an :class:`util.cli.InputFile` keeps its folder relative to the input root
-        (``rel_dir``), a plain path goes straight under ``results_dir``.
-    generator : nn.Module, TileTranslator or callable
-        As for :func:`process_recording`; prepared (and compiled) once for all files.
-    palette : Palette
-        The class colours the generator paints.
-    results_dir : str
-        Root folder of the outputs (created).
-    params : SpecParams
-        Working rate (Hz), STFT (samples), image rows, tile width (frames) and dB range.
-    device, compile, precision, input_nc, batch_size, progress
-        As for :func:`process_recording`.
-    **options
-        Passed to :func:`process_recording`: ``tile_overlap``, ``channel``, ``min_duration_s``,
-        ``min_area_px``, ``save_spectrograms``, ``block_s``, ``overwrite``.
+    ``inputs``: paths, or :class:`util.cli.InputFile` s that keep their folder relative to the input root
+    (``rel_dir``). The generator is prepared (and compiled, and checksummed) once for all files; the other
+    arguments are those of :func:`process_recording`.
 
-    Returns
-    -------
-    RecordingsResult
-        ``done``: (InputFile, RecordingResult) per file processed or skipped; ``failures``: (InputFile,
-        one-line message) per file that failed (the others go on); ``selections_path`` and
-        ``occupancy_path``: the combined tables (None when no file was done):
-
-        ``combined.selections.txt``: every selection, with ``Begin Path`` (the recording), ``File Offset
-        (s)`` (= Begin Time (s): times are within each file) and, where the file name holds a start time
-        (YYYYMMDD_HHMMSS), ``Begin Date Time`` = file start + Begin Time.
-        ``combined_occupancy.csv``: file, start_datetime (blank if unknown), then occupancy.csv's columns.
+    Returns a :class:`RecordingsResult`: ``done`` (InputFile, RecordingResult) per file processed or skipped,
+    ``failures`` (InputFile, one-line message) per file that failed (the others go on), ``tables`` the
+    combined tables written (none when no file was done).
     """
     items = [item if isinstance(item, InputFile) else InputFile(item, "") for item in inputs]
+    settings = (settings or RecordingSettings(**setting_values)).check(palette, params.tile_frames)
     _check_distinct_out_dirs(items, results_dir)
     translator = as_translator(generator, device, input_nc, compile, batch_size, precision)
+    model = model or model_info(translator)
 
     def one(item: InputFile) -> RecordingResult:
         return process_recording(item.path, translator, palette, recording_out_dir(results_dir, item), params,
-                                 batch_size=batch_size, progress=progress, **options)
+                                 batch_size=batch_size, block_s=block_s, progress=progress, overwrite=overwrite,
+                                 model=model, settings=settings)
 
     batch = run_batch(items, one, desc="recordings", unit="file")
     result = RecordingsResult(batch.done, batch.failures)
     if batch.done:
         os.makedirs(results_dir, exist_ok=True)
-        result.selections_path = write_combined_selections(os.path.join(results_dir, COMBINED_SELECTIONS),
-                                                           [r for _, r in batch.done])
-        result.occupancy_path = write_combined_occupancy(os.path.join(results_dir, COMBINED_OCCUPANCY),
-                                                         [r for _, r in batch.done])
+        result.tables = write_combined_tables(results_dir, batch.done, settings)
     return result
 
 

@@ -1,65 +1,88 @@
-"""Tables across recordings: every selection and every occupancy row in one file, with clock times.
+"""Tables across the recordings of a run, made from each recording's detections.csv and occupancy.csv on disk
+(fresh or from an earlier run with the same settings), in the order the recordings were given.
 
-A recorder-style file name (``SITE_20240501_053000.wav``) gives the recording's start time, so a selection
-gets a date and time, not only an offset into its file.
+``combined.selections.txt`` + ``combined.selections.list.txt``
+    A Raven Pro table of the recordings as one sequence, as BirdNET writes its combined table: Begin Time (s)
+    and End Time (s) run on across the files (a file's selections are offset by the summed durations of the
+    files before it, as Raven lays a file sequence out), File Offset (s) is the time within the file and
+    Begin Path the file. The list file names the recordings, one absolute path a line: Raven opens it as the
+    sequence the table belongs to (File > Open Sound Files, then the list file).
+``combined_detections.csv``
+    Every recording's detections.csv, one after the other (times within each file).
+``combined_occupancy.csv``
+    Every recording's occupancy.csv with its file and start time.
+``kaleidoscope.csv`` (product ``kaleidoscope``)
+    The detections in Kaleidoscope-style columns (:func:`util.recording.formats.write_kaleidoscope`).
 """
 
 from __future__ import annotations
 
 import os
-import re
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from util.files import read_csv_rows, read_tsv_rows, write_csv
-from util.labels.annotations import write_raven_table
-from util.recording.layout import OCCUPANCY_COLUMNS, OCCUPANCY_CSV, selections_name
+from util.cli import InputFile
+from util.files import read_csv_rows, write_csv, write_text
+from util.recording.clock import format_datetime, parse_timezone, recording_start_time
+from util.recording.formats import DETECTION_COLUMNS, write_kaleidoscope, write_raven
+from util.recording.layout import (
+    COMBINED_DETECTIONS,
+    COMBINED_LIST,
+    COMBINED_OCCUPANCY,
+    COMBINED_SELECTIONS,
+    DETECTIONS_CSV,
+    KALEIDOSCOPE_CSV,
+    OCCUPANCY_COLUMNS,
+    OCCUPANCY_CSV,
+)
+from util.recording.settings import RecordingSettings
+from util.signal.audio import audio_info
 
 if TYPE_CHECKING:  # a type only: the pipeline imports this module
     from util.recording.pipeline import RecordingResult
 
-TIMESTAMP = re.compile(r"(?<!\d)(\d{8})[_T-]?(\d{6})(?!\d)")   # SITE_20240501_053000 (recorder style)
+
+def write_combined_tables(results_dir: str, done: list[tuple[InputFile, RecordingResult]],
+                          settings: RecordingSettings) -> dict[str, str]:
+    """The run's tables across recordings, in ``results_dir``; returns {'selections', 'list', 'detections',
+    'occupancy', 'kaleidoscope'} -> path, for those written (none without the products that need them)."""
+    written: dict[str, str] = {}
+    if not done or not (settings.wants("tables") or settings.wants("kaleidoscope")):
+        return written
+    rows, offsets = [], []
+    elapsed_s = 0.0
+    for _, result in done:
+        file_rows = read_csv_rows(os.path.join(result.out_dir, DETECTIONS_CSV))
+        rows += file_rows
+        offsets += [elapsed_s] * len(file_rows)
+        elapsed_s += audio_info(result.path).duration_s          # Raven lays the files end to end
+    if settings.wants("tables"):
+        written["selections"] = write_raven(os.path.join(results_dir, COMBINED_SELECTIONS), rows, offsets)
+        written["list"] = write_text(os.path.join(results_dir, COMBINED_LIST),
+                                     "".join(os.path.abspath(r.path) + "\n" for _, r in done))
+        written["detections"] = write_csv(os.path.join(results_dir, COMBINED_DETECTIONS), DETECTION_COLUMNS, rows)
+        written["occupancy"] = write_combined_occupancy(os.path.join(results_dir, COMBINED_OCCUPANCY),
+                                                        [r for _, r in done], settings.timezone)
+    if settings.wants("kaleidoscope"):
+        zone = parse_timezone(settings.timezone)
+        roots = {os.path.abspath(r.path): input_root(item) for item, r in done}
+        starts = {os.path.abspath(r.path): recording_start_time(r.path, zone) for _, r in done}
+        written["kaleidoscope"] = write_kaleidoscope(os.path.join(results_dir, KALEIDOSCOPE_CSV), rows, roots,
+                                                     starts)
+    return written
 
 
-def recording_start_time(path: str) -> datetime | None:
-    """Start time from a recorder-style file name (``SITE_20240501_053000.wav`` -> 2024-05-01 05:30:00), or None."""
-    match = TIMESTAMP.search(os.path.splitext(os.path.basename(path))[0])
-    if match is None:
-        return None
-    try:
-        return datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
-    except ValueError:  # eight and six digits that are not a date and a time
-        return None
-
-
-def format_datetime(moment: datetime) -> str:
-    """'2024-05-01 05:30:01.250': ISO 8601 date and time to the millisecond (local recorder time)."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def write_combined_selections(path: str, results: list[RecordingResult]) -> str:
-    """One Raven table from the per-recording tables on disk (fresh or from an earlier run)."""
+def write_combined_occupancy(path: str, results: list[RecordingResult], zone: str) -> str:
+    """occupancy.csv of every recording, one after the other, with its file and start time (blank if unknown)."""
     rows = []
     for result in results:
-        start = recording_start_time(result.path)
-        table = os.path.join(result.out_dir, selections_name(os.path.splitext(os.path.basename(result.path))[0]))
-        for row in read_tsv_rows(table):
-            row = {k: v for k, v in row.items() if k not in ("Selection", "View", "Channel")}
-            row["Begin Path"] = os.path.abspath(result.path)
-            row["File Offset (s)"] = row["Begin Time (s)"]
-            if start is not None:
-                row["Begin Date Time"] = format_datetime(start + timedelta(seconds=float(row["Begin Time (s)"])))
-            rows.append(row)
-    write_raven_table(path, rows)
-    return path
-
-
-def write_combined_occupancy(path: str, results: list[RecordingResult]) -> str:
-    """occupancy.csv of every recording, one after the other, with its file and start time."""
-    rows = []
-    for result in results:
-        start = recording_start_time(result.path)
+        start = recording_start_time(result.path, zone)
         for row in read_csv_rows(os.path.join(result.out_dir, OCCUPANCY_CSV)):
-            rows.append({"file": os.path.abspath(result.path),
-                         "start_datetime": format_datetime(start) if start else "", **row})
+            rows.append({"file": os.path.abspath(result.path), "start_datetime": format_datetime(start), **row})
     return write_csv(path, ("file", "start_datetime") + OCCUPANCY_COLUMNS, rows)
+
+
+def input_root(item: InputFile) -> str:
+    """The folder the recordings were found under (``--wav``): the file's folder without its ``rel_dir``."""
+    folder = os.path.dirname(os.path.abspath(item.path))
+    depth = len([part for part in item.rel_dir.split(os.sep) if part]) if item.rel_dir else 0
+    return os.path.normpath(os.path.join(folder, *[os.pardir] * depth))

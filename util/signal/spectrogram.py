@@ -305,6 +305,26 @@ def read_png(path: str) -> tuple[np.ndarray, dict | None]:
     return array, meta
 
 
+def read_png_metadata(path: str) -> dict | None:
+    """The ``spectrogram`` metadata of a PNG (tile, pair or label map) without decoding its pixels; None if absent.
+
+    Our PNGs put the text chunk before the pixels, so this reads only the file's first bytes.
+    """
+    try:
+        with Image.open(path) as img:
+            text = img.info.get(PNG_TEXT_KEY)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable image ({' '.join(str(exc).split())})") from None
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise UserError(f"{path}: the '{PNG_TEXT_KEY}' metadata is not valid JSON") from None
+
+
 def read_spectrogram_png(path: str) -> tuple[np.ndarray, dict]:
     """Read a spectrogram tile: (dB array (rows, frames) float32, metadata).
 
