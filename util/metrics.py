@@ -14,7 +14,9 @@ classes absent from both prediction and truth (NaN, left out of the mean),
 SI-SDR's epsilon (a relative 1e-12, so a perfect estimate reads 120 dB, not inf),
 LPIPS with the AlexNet trunk (``lpips`` v0.1, net='alex'), and the 95 % interval of
 pixel F1: a percentile bootstrap over clips (:func:`bootstrap_pixel_f1`, 1000 resamples,
-seed 0), since the tiles of one clip share its sources and noise and are not independent.
+seed 0), since the tiles of one clip share its sources and noise and are not independent; the difference
+between two models on the same clips gets a paired bootstrap (:func:`paired_bootstrap_f1_difference`,
+:func:`paired_bootstrap_mean_difference`: both models scored on each resample's one draw of the clips).
 """
 
 from __future__ import annotations
@@ -172,23 +174,94 @@ def bootstrap_pixel_f1(clip_counts: Mapping[str, PixelCounts] | Sequence[PixelCo
     counts = list(clip_counts.values()) if isinstance(clip_counts, Mapping) else list(clip_counts)
     if not counts:
         raise ValueError("no clips to bootstrap")
-    total = PixelCounts(counts[0].n_classes)
-    for c in counts:
-        total.merge(c)
+    f1, mean = _resampled_f1(counts, _clip_multiplicities(len(counts), n_resamples, seed))
+    total = _summed(counts)
+    low, high = _nanpercentiles(mean[:, None], _quantiles(confidence))
+    low_k, high_k = _nanpercentiles(f1, _quantiles(confidence))
+    return PixelF1Interval(total.mean_f1(), float(low[0]), float(high[0]), total.f1_per_class(), low_k, high_k,
+                           len(counts), int(n_resamples), int(seed), float(confidence))
+
+
+def paired_bootstrap_f1_difference(counts_a: Mapping[str, PixelCounts], counts_b: Mapping[str, PixelCounts],
+                                   n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                                   confidence: float = BOOTSTRAP_CONFIDENCE) -> PixelF1Interval:
+    """Pixel F1 of model B minus that of model A on the same clips, with a paired bootstrap interval.
+
+    ``counts_a``, ``counts_b``: {clip: :class:`PixelCounts`} of two models on the same clips. Each resample
+    draws the clips once (as :func:`bootstrap_pixel_f1`, clips in sorted order) and scores both models on
+    that one draw, so what the models share (which clips are hard) cancels out of the difference. Returns a
+    :class:`PixelF1Interval` whose values are differences B - A (mean over classes and per class; NaN where
+    either is undefined). An interval that holds 0 does not tell the models apart.
+    """
+    if set(counts_a) != set(counts_b):
+        raise ValueError(f"the two models were scored on different clips: {sorted(set(counts_a) ^ set(counts_b))}")
+    if not counts_a:
+        raise ValueError("no clips to bootstrap")
+    clips = sorted(counts_a)
+    multiplicity = _clip_multiplicities(len(clips), n_resamples, seed)
+    f1_a, mean_a = _resampled_f1([counts_a[c] for c in clips], multiplicity)
+    f1_b, mean_b = _resampled_f1([counts_b[c] for c in clips], multiplicity)
+    total_a, total_b = _summed(counts_a.values()), _summed(counts_b.values())
+    low, high = _nanpercentiles((mean_b - mean_a)[:, None], _quantiles(confidence))
+    low_k, high_k = _nanpercentiles(f1_b - f1_a, _quantiles(confidence))
+    return PixelF1Interval(total_b.mean_f1() - total_a.mean_f1(), float(low[0]), float(high[0]),
+                           total_b.f1_per_class() - total_a.f1_per_class(), low_k, high_k,
+                           len(clips), int(n_resamples), int(seed), float(confidence))
+
+
+def paired_bootstrap_mean_difference(scores_a: Mapping[str, Sequence[float]], scores_b: Mapping[str, Sequence[float]],
+                                     n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                                     confidence: float = BOOTSTRAP_CONFIDENCE) -> tuple[float, float, float]:
+    """Mean per-tile score (SSIM, LPIPS) of model B minus model A, with a paired bootstrap interval over clips.
+
+    ``scores_a``, ``scores_b``: {clip: the scores of its tiles, in the same order for both models}. Tiles
+    where either score is NaN are left out of both. Each resample draws the clips as
+    :func:`paired_bootstrap_f1_difference` does and takes the mean of B - A over the drawn clips' tiles.
+    Returns (difference, low, high); all NaN when no tile has both scores.
+    """
+    if set(scores_a) != set(scores_b):
+        raise ValueError(f"the two models were scored on different clips: {sorted(set(scores_a) ^ set(scores_b))}")
+    clips = sorted(scores_a)
+    sums, sizes = np.zeros(len(clips)), np.zeros(len(clips))
+    for i, clip in enumerate(clips):
+        a, b = np.asarray(scores_a[clip], np.float64), np.asarray(scores_b[clip], np.float64)
+        _same_shape(a, b, f"the scores of clip {clip}")
+        both = np.isfinite(a) & np.isfinite(b)
+        sums[i], sizes[i] = (b[both] - a[both]).sum(), both.sum()
+    if not sizes.sum():
+        return float("nan"), float("nan"), float("nan")
+    multiplicity = _clip_multiplicities(len(clips), n_resamples, seed)
+    resampled = _ratio(multiplicity @ sums, multiplicity @ sizes)
+    low, high = _nanpercentiles(resampled[:, None], _quantiles(confidence))
+    return float(sums.sum() / sizes.sum()), float(low[0]), float(high[0])
+
+
+def _clip_multiplicities(n_clips: int, n_resamples: int, seed: int) -> np.ndarray:
+    """[resample, clip]: how often each clip is drawn in each resample (as many draws as clips, with replacement)."""
+    draws = np.random.default_rng(seed).integers(0, n_clips, size=(n_resamples, n_clips))
+    return np.stack([np.bincount(row, minlength=n_clips) for row in draws]).astype(np.float64)
+
+
+def _resampled_f1(counts: list[PixelCounts], multiplicity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """F1 per class [resample, class] and its mean over the classes that occur [resample] of each resample."""
     per_clip = np.stack([np.stack([c.tp, c.fp, c.fn]) for c in counts]).astype(np.float64)  # [clip, 3, class]
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(counts), size=(n_resamples, len(counts)))
-    multiplicity = np.stack([np.bincount(row, minlength=len(counts)) for row in draws]).astype(np.float64)
     tp, fp, fn = (multiplicity @ per_clip[:, i, :] for i in range(3))                        # [resample, class]
     f1 = _ratio(2 * tp, 2 * tp + fp + fn)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)       # a resample with no class: NaN, left out
-        mean = np.nanmean(f1, axis=1)
-    quantiles = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
-    low, high = _nanpercentiles(mean[:, None], quantiles)
-    low_k, high_k = _nanpercentiles(f1, quantiles)
-    return PixelF1Interval(total.mean_f1(), float(low[0]), float(high[0]), total.f1_per_class(), low_k, high_k,
-                           len(counts), int(n_resamples), int(seed), float(confidence))
+        return f1, np.nanmean(f1, axis=1)
+
+
+def _summed(counts) -> PixelCounts:
+    counts = list(counts)
+    total = PixelCounts(counts[0].n_classes)
+    for c in counts:
+        total.merge(c)
+    return total
+
+
+def _quantiles(confidence: float) -> list[float]:
+    return [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
 
 
 def _nanpercentiles(values: np.ndarray, quantiles: list[float]) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from util.evaluation.ablation import DIFFERENCE, NOT_TOLD_APART, RunScores, better, data_columns, difference_rows
 from util.evaluation.classification import classification_table
 from util.evaluation.denoising import EMPTY_MASK, TRUE_MASK, denoising_scores, denoising_table
 from util.evaluation.occupancy import occupancy_table
@@ -224,6 +225,24 @@ def test_a_workbook_has_its_sheets_then_about_and_leaves_no_temporary_file(tmp_p
     assert os.listdir(tmp_path) == ["data02_frequency_quantification.xlsx"]
 
 
+def test_ablation_difference_is_gan_on_minus_off_and_says_which_is_better():
+    rng = np.random.default_rng(1)
+    off, on = RunScores(3), RunScores(3)
+    for i in range(8):
+        true = rng.integers(0, 4, (6, 6)).astype(np.uint8)
+        off.add(f"c{i}", np.where(rng.random(true.shape) < 0.5, 0, true), true, ssim=0.5 + 0.01 * i, lpips=0.4)
+        on.add(f"c{i}", np.where(rng.random(true.shape) < 0.1, 0, true), true, ssim=0.6 + 0.01 * i, lpips=0.4)
+    rows = pd.DataFrame(difference_rows("community", ["bird", "insect", "human"], off, on)).set_index("metric")
+    assert list(rows.index) == ["pixel F1", "SSIM", "LPIPS", "F1 bird", "F1 insect", "F1 human"]
+    for metric, row in rows.iterrows():
+        assert row[DIFFERENCE] == pytest.approx(row["GAN on"] - row["GAN off"]), metric
+        assert row["difference low (95 %)"] <= row[DIFFERENCE] <= row["difference high (95 %)"], metric
+    assert rows.loc["pixel F1", "better"] == "GAN on" and rows.loc["SSIM", DIFFERENCE] == pytest.approx(0.1)
+    assert rows.loc["LPIPS", "better"] == NOT_TOLD_APART                        # the same on every tile
+    assert better(-0.1, -0.2, -0.05, higher_is_better=False) == "GAN on"       # LPIPS: lower is better
+    assert better(0.1, -0.01, 0.2, higher_is_better=True) == NOT_TOLD_APART
+
+
 # --------------------------------------------------------------------------- job06 end to end
 
 TINY = ["--preset", "demo", "--ngf", "8", "--ndf", "8", "--n_epochs", "1", "--n_epochs_decay", "0",
@@ -239,10 +258,12 @@ COLUMNS = {
     "classification": ["species", "GAN", "ResNet50", "VGG16"],
     "pixel_f1": ["level", "class", "pixel F1", "pixel F1 low (95 %)", "pixel F1 high (95 %)", CEILING, "precision",
                  "recall", "true pixels", "predicted pixels"],
+    "ablation": data_columns(PALETTES),
 }
 
 
-SHEETS = {"frequency": ["GAN", "truth"], "denoising": ["data", "in call boxes", "all sources"]}
+SHEETS = {"frequency": ["GAN", "truth"], "denoising": ["data", "in call boxes", "all sources"],
+          "ablation": ["data", "difference", "training"]}
 
 
 def run_job06(*args):
@@ -252,18 +273,21 @@ def run_job06(*args):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """job00 with a handful of clips -> 1-epoch tiny models of both levels -> job06 with tiny CNN and NMF settings."""
+    """job00 with a handful of clips -> 1-epoch tiny models of both levels (and a species model without the GAN
+    term, for data08) -> job06 with tiny CNN and NMF settings."""
     started = time.perf_counter()
     root = tmp_path_factory.mktemp("eval")
     generate_dataset(str(root), n_train=6, n_val=2, n_test=3, seed=2, workers=1, progress=False)
-    for level in ("species", "community"):
+    for level, folder, extra in (("species", "out_gan_mdl", []), ("community", "out_gan_mdl", []),
+                                 ("species", "out_no_gan", ["--lambda_GAN", "0"])):
         train(finish_options(train_parser("test").parse_args(
-            ["--dataroot", str(root / "input_img"), "--checkpoints_dir", str(root / "out_gan_mdl"),
-             "--level", level, *TINY])))
+            ["--dataroot", str(root / "input_img"), "--checkpoints_dir", str(root / folder),
+             "--level", level, *TINY, *extra])))
     args = ["--root", str(root), "--checkpoints_dir", str(root / "out_gan_mdl"), "--out", str(root / "data"),
             "--gpu_ids", "-1", "--cnn_epochs", "1", "--cnn_image_size", "32", "--cnn_batch_size", "4",
             "--cnn_weights", str(root / "no_such_folder"), "--nmf_components", "2", "--nmf_iter", "20",
-            "--n_examples", "1"]  # the data seed comes from job00's input_wav/dataset.json
+            "--n_examples", "1", "--ablation_checkpoints", str(root / "out_no_gan")]
+    # the data seed comes from job00's input_wav/dataset.json
     result = run_job06(*args)
     return root, args, result, time.perf_counter() - started
 
@@ -312,6 +336,32 @@ def test_job06_tables_hold_numbers_from_the_run(tiny_run):
     assert ssim_about["score split"] == '{"species": "val", "community": "val"}'
 
 
+def test_job06_ablation_scores_the_run_without_the_gan_term_beside_the_main_run(tiny_run):
+    root, _, result, _ = tiny_run
+    sheets = read_workbook(str(root / "data" / TABLE_FILES["ablation"]))
+    data = sheets["data"].set_index(["level", "run"])
+    assert list(data.index) == [("species", "ablation"), ("species", "main")]    # community: no run without GAN
+    assert "community_net_G.pth; the community level is left out" in result.stdout
+    assert data.loc[("species", "main"), "lambda_GAN"] == 1.0 and data.loc[("species", "ablation"), "lambda_GAN"] == 0
+    assert list(data["GAN term"]) == ["GAN off", "GAN on"] and data["note"].isna().all()   # nothing else differs
+    pixel = read_workbook(str(root / "data" / TABLE_FILES["pixel_f1"]))["data"].set_index(["level", "class"])
+    assert data.loc[("species", "main"), "pixel F1"] == pytest.approx(pixel.loc[("species", "mean"), "pixel F1"],
+                                                                      nan_ok=True)   # data07's code path
+    difference = sheets["difference"].set_index("metric")
+    on, off = data.loc[("species", "main")], data.loc[("species", "ablation")]
+    for metric in ("pixel F1", "SSIM", "LPIPS"):
+        row = difference.loc[metric]
+        assert row[DIFFERENCE] == pytest.approx(on[metric] - off[metric], nan_ok=True), metric
+        if np.isfinite(row[DIFFERENCE]):
+            assert row["difference low (95 %)"] <= row[DIFFERENCE] <= row["difference high (95 %)"], metric
+    assert np.isfinite(on["LPIPS"]) or "LPIPS skipped" in result.stdout
+    training = sheets["training"]
+    assert sorted(zip(training["run"], training["epoch"])) == [("ablation", 1), ("main", 1)]
+    about = sheets["about"].set_index("item")["value"]
+    assert about["fairness"] == '{"species": "the runs differ only in lambda_GAN"}'
+    assert "ablation, GAN on - off" in result.stdout
+
+
 def test_job06_without_a_val_split_chooses_on_train_and_says_so(tiny_run, tmp_path):
     root, args, _, _ = tiny_run
     no_val = tmp_path / "root"               # the same set without its val pairs
@@ -327,12 +377,14 @@ def test_job06_without_a_val_split_chooses_on_train_and_says_so(tiny_run, tmp_pa
     assert "no val split" in result.stdout and "--n_val" in result.stdout
     about = read_workbook(str(tmp_path / "d" / TABLE_FILES["classification"]))["about"].set_index("item")["value"]
     assert about["thresholds chosen on"].startswith("train (6 tiles): this data set has no val split")
+    assert "job06: data08: skipped (no --ablation_checkpoints" in result.stdout
+    assert not os.path.exists(tmp_path / "d" / TABLE_FILES["ablation"])
 
 
 def test_job06_draws_every_figure(tiny_run):
     folder = tiny_run[0] / "data" / "figures"
     names = sorted(os.listdir(folder))
-    assert len(names) == 9 and all(n.endswith(".png") for n in names)
+    assert len(names) == 10 and all(n.endswith(".png") for n in names) and "fig10_ablation.png" in names
     assert all(os.path.getsize(folder / n) > 2000 for n in names)
 
 

@@ -42,6 +42,10 @@ TABLES = {
     "pixel_f1": (figures.plot_pixel_f1, pd.DataFrame(
         {"level": ["species"] * 3 + ["community"] * 2, "class": [*SPECIES, "mean", "bird", "mean"],
          "pixel F1": [0.9, 0.7, 0.8, 0.95, 0.95]})),
+    "ablation": (figures.plot_ablation, pd.DataFrame(
+        {"level": ["species", "species", "community"], "GAN term": ["GAN off", "GAN on", "GAN on"],
+         "pixel F1": [0.5, 0.6, 0.7], "pixel F1 low (95 %)": [0.4, 0.5, np.nan],
+         "pixel F1 high (95 %)": [0.6, 0.7, np.nan], "SSIM": [0.7, 0.8, 0.75], "LPIPS": [np.nan] * 3})),
 }
 
 

@@ -1,4 +1,4 @@
-"""The paper's evaluation (job06): tables data01..data07 as xlsx with an ``about`` sheet, and their figures.
+"""The paper's evaluation (job06): tables data01..data08 as xlsx with an ``about`` sheet, and their figures.
 
 Modules:
 
@@ -7,10 +7,11 @@ Modules:
 - ``generator``: the trained generators, loaded in eval mode and run on tiles;
 - ``context``: :class:`~util.evaluation.context.Evaluation`, the state the tables share, made on first use;
 - ``training_curves`` (data01), ``profiles`` (data02), ``occupancy`` (data03), ``denoising`` (data04),
-  ``separation`` (data05), ``classification`` (data06), ``pixel_f1`` (data07): each table's functions,
+  ``separation`` (data05), ``classification`` (data06), ``pixel_f1`` (data07), ``ablation`` (data08, GAN term
+  off vs on; only with ``--ablation_checkpoints``): each table's functions,
   its ``compute``, ``about`` and ``draw``; ``call_boxes``: each call's box (job00's events.csv), for data04's
   in-box sheet; ``separation_scores``: data05's rules for silent estimates, the error re source, false alarms;
-- ``registry``: :data:`TABLES`, which table is which file, computed and drawn by what;
+- ``registry``: :data:`TABLES`, which table is which file, computed and drawn by what, and when it is made;
 - ``about``: the about sheets' common items (data, models, software), read from what ran;
 - ``workbook``: the xlsx files; ``figures``: the PNGs; ``examples``: the example panels;
 - ``run``: :func:`run_evaluation`; ``summary``: the lines job06 prints;

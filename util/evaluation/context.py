@@ -18,8 +18,9 @@ from util.evaluation.generator import (
     load_eval_generator,
 )
 from util.evaluation.options import EvaluationOptions
-from util.files import LEVELS
+from util.files import LEVELS, level_generator_file
 from util.labels.palette import load_palette
+from util.metrics import LpipsScorer
 
 
 class Evaluation:
@@ -74,11 +75,25 @@ class Evaluation:
             return self.train_tiles
         return self._cached(("tiles", split), lambda: load_tiles(self.opt.root, split, self.palettes, ("species",)))
 
-    def generator(self, level: str) -> LoadedGenerator:
-        # a file given by name has no known run, hence no training options
-        run = None if self.opt.given_weights(level) else self.opt.run_folder(level)
-        return self._cached(("generator", level), lambda: load_eval_generator(
-            self.opt.weights(level), run, self.opt.device))
+    def generator(self, level: str, checkpoints_dir: str | None = None) -> LoadedGenerator:
+        """The generator of ``level``: the evaluated one, or the one in another ``checkpoints_dir`` (data08)."""
+        if checkpoints_dir:
+            path, run = level_generator_file(checkpoints_dir, level), self.opt.run_folder(level, checkpoints_dir)
+        else:   # a file given by name has no known run, hence no training options
+            path = self.opt.weights(level)
+            run = None if self.opt.given_weights(level) else self.opt.run_folder(level)
+        return self._cached(("generator", level, checkpoints_dir),
+                            lambda: load_eval_generator(path, run, self.opt.device))
+
+    @property
+    def lpips(self) -> LpipsScorer:
+        """LPIPS (AlexNet) for generated label images; without weights its scores are NaN (and a note says so)."""
+        def make() -> LpipsScorer:
+            scorer = LpipsScorer(self.opt.lpips_weights, self.opt.device)
+            if not scorer.available:
+                self.notes.append(scorer.reason)
+            return scorer
+        return self._cached("lpips", make)
 
     def gan_maps(self, level: str, split: str = "test") -> list[np.ndarray]:
         """The generated class map of every tile of ``split`` ('test', 'val' or 'train'; full width)."""

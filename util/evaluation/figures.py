@@ -25,7 +25,7 @@ DPI = 120
 METHOD_COLOURS = {"GAN": "#d62728", "spectral subtraction": "#1f77b4", "Wiener filtering": "#2ca02c",
                   "no denoise": "#7f7f7f", "spectral gating": "#9467bd", "NMF": "#1f77b4",
                   "ResNet50": "#1f77b4", "VGG16": "#2ca02c", "empty mask (reference)": "#cccccc",
-                  "silence (reference)": "#cccccc"}
+                  "silence (reference)": "#cccccc", "GAN on": "#d62728", "GAN off": "#7f7f7f"}
 
 
 def save_figure(fig, path: str) -> str:
@@ -193,6 +193,34 @@ def _interval_and_ceiling(ax, rows: pd.DataFrame, values: np.ndarray) -> None:
                        label="ceiling (another noise draw)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="lower right")
+
+
+def plot_ablation(table: pd.DataFrame, path: str) -> str:
+    """Pixel F1 (with its 95 % interval), SSIM and LPIPS per level, GAN term off and on (data08's 'data' sheet)."""
+    terms = ["GAN off", "GAN on"]
+    levels = list(dict.fromkeys(table["level"]))
+    by_term = {term: table[table["GAN term"] == term].set_index("level").reindex(levels) for term in terms}
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    for ax, (metric, better) in zip(axes, (("pixel F1", "higher"), ("SSIM", "higher"), ("LPIPS", "lower"))):
+        frame = pd.DataFrame({"level": levels, **{term: by_term[term][metric].to_numpy() for term in terms}})
+        grouped_bars(ax, frame, "level", terms, f"{metric} (generated vs true label)")
+        ax.set_title(f"{metric}, test split ({better} is better)")
+        if metric != "pixel F1":           # one legend, where F1's axis (0..1) leaves room for it
+            ax.get_legend().remove()
+    width = 0.8 / len(terms)                   # grouped_bars' bar width and positions
+    for i, term in enumerate(terms):
+        rows = by_term[term]
+        values, low, high = (pd.to_numeric(rows[c], errors="coerce").to_numpy(float)
+                             for c in ("pixel F1", "pixel F1 low (95 %)", "pixel F1 high (95 %)"))
+        shown = np.isfinite(values) & np.isfinite(low) & np.isfinite(high)
+        x = (np.arange(len(levels)) + (i - (len(terms) - 1) / 2) * width)[shown]
+        axes[0].errorbar(x, values[shown], yerr=[values[shown] - low[shown], high[shown] - values[shown]],
+                         fmt="none", ecolor="black", capsize=3, lw=1)
+    axes[0].set_ylim(0, 1.05)
+    fig.suptitle("Does the adversarial loss help? The same generator, GAN term off and on (error bars: 95 % "
+                 "interval over clips)", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- example panels

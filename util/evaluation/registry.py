@@ -13,6 +13,7 @@ from typing import Callable
 import pandas as pd
 
 from util.evaluation import (
+    ablation,
     classification,
     denoising,
     occupancy,
@@ -22,6 +23,7 @@ from util.evaluation import (
     training_curves,
 )
 from util.evaluation.context import Evaluation
+from util.evaluation.options import EvaluationOptions
 
 Sheets = dict[str, pd.DataFrame]
 
@@ -32,6 +34,8 @@ class TableSpec:
 
     ``compute(ev)`` returns its sheets (name -> DataFrame); ``about(ev)``, called after ``compute``, the
     items of its about sheet; ``draw(sheets, path)`` its figure, from the sheets as made or as read back.
+    ``needs(opt)``, for a table made only when asked: None when it can be made, else why not and how to ask
+    for it (one line; the table and its figure are then left out).
     """
 
     file_name: str
@@ -39,6 +43,12 @@ class TableSpec:
     compute: Callable[[Evaluation], Sheets]
     about: Callable[[Evaluation], dict]
     draw: Callable[[Sheets, str], str]
+    needs: Callable[[EvaluationOptions], str | None] = lambda opt: None
+
+    @property
+    def label(self) -> str:
+        """'data08': how job06's lines name the table."""
+        return self.file_name.split("_")[0]
 
 
 TABLES: OrderedDict[str, TableSpec] = OrderedDict([
@@ -56,6 +66,8 @@ TABLES: OrderedDict[str, TableSpec] = OrderedDict([
                                  classification.compute, classification.about, classification.draw)),
     ("pixel_f1", TableSpec("data07_pixel_f1.xlsx", "fig07_pixel_f1.png",
                            pixel_f1.compute, pixel_f1.about, pixel_f1.draw)),
+    ("ablation", TableSpec("data08_ablation.xlsx", "fig10_ablation.png",
+                           ablation.compute, ablation.about, ablation.draw, ablation.needs)),
 ])
 TABLE_FILES = OrderedDict((key, spec.file_name) for key, spec in TABLES.items())
 EXAMPLE_FILES = {"species": "fig08_examples_species.png", "community": "fig09_examples_community.png"}

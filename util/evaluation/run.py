@@ -29,6 +29,7 @@ class EvaluationReport:
 
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    not_asked: dict[str, str] = field(default_factory=dict)                   # key -> why it was not made
     tables: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)   # key -> sheets
     notes: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)              # (output path, one-line reason)
@@ -40,7 +41,8 @@ def run_evaluation(opt: EvaluationOptions) -> EvaluationReport:
     A table or figure that exists is kept (and read back for its figure and the summary) unless
     ``opt.overwrite``; each piece of work (generators, CNNs, NMF) runs only if a table needs it.
     A table that cannot be made (a UserError: no generator, no part audio, ...) is listed in
-    ``report.failures`` and the others are still made.
+    ``report.failures`` and the others are still made; one that needs a setting not given (data08 without
+    ``opt.ablation_checkpoints``) is listed in ``report.not_asked`` with how to ask for it.
 
     Parameters
     ----------
@@ -50,13 +52,16 @@ def run_evaluation(opt: EvaluationOptions) -> EvaluationReport:
     Returns
     -------
     EvaluationReport
-        The files written and kept, each table's sheets by key (``data01`` ... ``data07`` as
-        ``ssim_lpips`` ... ``pixel_f1``), notes to print, and the outputs that failed with the reason.
+        The files written and kept, each table's sheets by key (``data01`` ... ``data08`` as
+        ``ssim_lpips`` ... ``ablation``), notes to print, and the outputs that failed with the reason.
     """
     ev = Evaluation(opt)
     report = EvaluationReport()
     for key, spec in TABLES.items():
         path = os.path.join(opt.out, spec.file_name)
+        if spec.needs(opt):
+            report.not_asked[key] = spec.needs(opt)
+            continue
         if os.path.exists(path) and not opt.overwrite:
             report.tables[key] = read_workbook(path)
             report.skipped.append(path)

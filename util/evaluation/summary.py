@@ -1,6 +1,6 @@
 """The few lines job06 prints at the end: pixel F1 against the goals; data04 and data05 against their
 references and goals (the GAN against every baseline inside call boxes, its SI-SDR improvement against
-NMF's and +6 dB); data06's F1; where things are."""
+NMF's and +6 dB); data06's F1; data08's differences GAN on - off (or why it was not made); where things are."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from util.evaluation.ablation import DIFFERENCE, DIFFERENCE_HIGH, DIFFERENCE_LOW, F1, LPIPS, SSIM
 from util.evaluation.data import GAN, MEAN_ROW
 from util.evaluation.denoising import (
     ALL_SOURCES,
@@ -24,6 +25,7 @@ from util.evaluation.denoising import (
 )
 from util.evaluation.options import EvaluationOptions
 from util.evaluation.pixel_f1 import PIXEL_F1_GOALS
+from util.evaluation.registry import TABLES
 from util.evaluation.run import EvaluationReport
 from util.evaluation.separation import ERROR, FALSE_ALARM, NMF, SI_SDRI, SILENCE
 
@@ -38,13 +40,17 @@ def summary_lines(report: EvaluationReport, opt: EvaluationOptions) -> list[str]
     makers: dict[str, Callable[[Sheets], list[str]]] = {
         "pixel_f1": lambda sheets: [_pixel_f1_line(_first(sheets))], "denoising": denoising_lines,
         "separation": lambda sheets: separation_lines(_first(sheets)),
-        "classification": lambda sheets: [_classification_line(_first(sheets))]}
+        "classification": lambda sheets: [_classification_line(_first(sheets))],
+        "ablation": lambda sheets: [_ablation_line(sheets["difference"])]}
     lines = []
     for key, make in makers.items():
         sheets = report.tables.get(key)
         if sheets is not None:
             lines += make(sheets)
-    lines.append(f"tables in {opt.out}/ (data01..data07 xlsx, each with an 'about' sheet), "
+    lines += [f"{TABLES[key].label}: skipped ({reason})" for key, reason in report.not_asked.items()]
+    made = [spec.label for key, spec in TABLES.items() if key in report.tables]
+    lines.append(f"tables in {opt.out}/ ({made[0] + '..' + made[-1] if made else 'none'} xlsx, each with an "
+                 f"'about' sheet), "
                  f"figures in {opt.figures_dir}/"
                  + (f"; {len(report.skipped)} existing outputs kept (--overwrite to redo)" if report.skipped else ""))
     return lines
@@ -146,3 +152,13 @@ def _classification_line(table: pd.DataFrame) -> str:
     table = table.set_index("species")
     return "classification F1 (mean over species): " + ", ".join(
         f"{m} {table.loc[MEAN_ROW, m]:.3f}" for m in table.columns)
+
+
+def _ablation_line(table: pd.DataFrame) -> str:
+    """data08: each level's difference GAN on - off of pixel F1, SSIM, LPIPS, its interval and which run is better."""
+    rows = table[table["metric"].isin([F1, SSIM, LPIPS])]
+    return "ablation, GAN on - off (test split; 95 % paired interval over clips): " + "; ".join(
+        f"{row['level']} {row['metric']} " + (f"{row[DIFFERENCE]:+.3f} [{row[DIFFERENCE_LOW]:+.3f}, "
+                                              f"{row[DIFFERENCE_HIGH]:+.3f}] {row['better']}"
+                                              if np.isfinite(row[DIFFERENCE]) else "n/a")
+        for _, row in rows.iterrows())
