@@ -8,9 +8,10 @@ Test pairs (default): every pair in <dataroot>/test_<level>_samples ->
 Whole recordings (--wav FILE|DIR): for each recording, <results_dir>/<stem>/ gets the products of
   --outputs (default tables,labels: a Raven selection table, detections.csv, Audacity labels,
   occupancy.csv, frequency_profile.csv and labels.png; on request one audio file per class and the
-  residual, isolated spectrograms, activity.png) and run.json (model checksum, palette, settings);
-  <results_dir> gets the combined tables (a Raven table of the files as one sequence with its list
-  file, combined detections and occupancy). Recordings are tiled with the spectrogram settings the
+  residual, isolated spectrograms, <stem>.detections.png) and run.json (model checksum, palette,
+  settings); <results_dir> gets the combined tables (a Raven table of the files as one sequence with
+  its list file, combined detections and occupancy) and, with figures, diel_activity.png and
+  occupancy.png with their CSVs. Recordings are tiled with the spectrogram settings the
   model was trained on (its train_opt.json); a recording made with the same settings is skipped.
 
 The generator is the run's <epoch>_net_G.pth (architecture read from the weights, level, palette and
@@ -80,7 +81,7 @@ def recordings(opt, generator) -> int:
     print(f"job04: {len(done) - n_skipped} recording(s) processed into {opt.results_dir}/<stem>/ "
           f"({n_redone} of them redone with new settings, {n_skipped} already done with these settings, "
           f"{len(result.failures)} failed), {sum(r.n_selections for r in done if not r.skipped)} detections; "
-          f"outputs {','.join(settings.outputs)}; run tables in {opt.results_dir}: {tables}")
+          f"outputs {','.join(settings.outputs)}; run tables and figures in {opt.results_dir}: {tables}")
     return report_failures(result)
 
 

@@ -122,7 +122,7 @@ def test_the_chosen_channel_is_the_one_analysed_and_numbered_from_one_in_the_tab
     assert row["channel"] == raven["Channel"] == "2" and row["start_datetime"] == ""
 
 
-def test_kaleidoscope_csv_and_activity_figure_on_request(write_wav, tmp_path):
+def test_kaleidoscope_csv_and_figures_on_request(write_wav, tmp_path):
     write_wav(f"site/{STEM}.wav", call(1.0, 2.0, total_s=3.0))
     write_wav("site/night/SITE_20240501_213000.wav", call(0.5, 1.5, total_s=3.0, seed=1))
     outcome = process_recordings(find_files(str(tmp_path / "site"), (".wav",)), PaintLoud(),
@@ -137,9 +137,9 @@ def test_kaleidoscope_csv_and_activity_figure_on_request(write_wav, tmp_path):
     assert [float(r["OFFSET"]) for r in rows] == pytest.approx([1.0, 0.5], abs=0.03)
     assert float(rows[0]["DURATION"]) == pytest.approx(1.0, abs=0.06) and rows[0]["scientific_name"] == "Aves"
     assert "selections" not in outcome.tables                            # no 'tables' product asked for
-    with Image.open(tmp_path / "res" / STEM / "activity.png") as image:
+    with Image.open(tmp_path / "res" / STEM / f"{STEM}.detections.png") as image:
         figure = np.asarray(image.convert("RGB"))
-    assert ((figure == (255, 0, 0)).all(axis=2)).sum() > 100           # the call's bar, in bird red
+    assert ((figure == (255, 0, 0)).all(axis=2)).sum() > 100           # the call's box and bar, in bird red
 
 
 # --------------------------------------------------------------------------- clock times

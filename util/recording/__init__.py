@@ -11,7 +11,9 @@ Modules, one concern each (the flow of :func:`process_recording`, in order):
     outputs     everything written for one recording: audio, labels.png, tables, figure
     formats     the detection rows and their tables: Raven, CSV for R, Audacity, Kaleidoscope-style
     clock       start times from recorder-style file names, in a stated time zone
-    figures     activity.png, a recording's detections at a glance
+    figures     <stem>.detections.png: a recording's spectrogram with its detections boxed, and in time
+    summaries   the numbers behind the run's figures: detections per hour of day, occupancy per class
+    run_figures diel_activity.png and occupancy.png for a run, each with its CSV
     record      run.json: the weights' checksum, palette, spectrogram and settings; skip or redo
     layout      the names of the files and of a recording's folder
     pipeline    process_recording (one file) and process_recordings (a folder, with combined tables)

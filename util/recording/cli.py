@@ -30,7 +30,9 @@ def add_recording_args(parser: argparse.ArgumentParser) -> argparse._ArgumentGro
                        help=f"what to write, comma-separated: {', '.join(PRODUCTS)}, or all. tables: Raven, CSV "
                             "and Audacity tables of the detections, occupancy and frequency profile (kB per hour); "
                             "labels: labels.png (MB per hour); audio: one file per class and the residual; "
-                            "spectrograms: each class's isolated spectrogram; figures: activity.png; "
+                            "spectrograms: each class's isolated spectrogram; figures: <stem>.detections.png (the spectrogram "
+                            "with the detections boxed) and, for the run, diel_activity.png and occupancy.png "
+                            "with their CSVs; "
                             "kaleidoscope: a Kaleidoscope-style CSV of the run")
     group.add_argument("--classes", default=None,
                        help="comma-separated classes (names, scientific names or slugs) whose audio, spectrograms "

@@ -16,13 +16,16 @@ LABELS_PNG = "labels.png"
 OCCUPANCY_CSV = "occupancy.csv"
 PROFILE_CSV = "frequency_profile.csv"
 DETECTIONS_CSV = "detections.csv"
-ACTIVITY_PNG = "activity.png"
 RUN_RECORD = "run.json"                     # which model and settings made the outputs beside it
 COMBINED_SELECTIONS = "combined.selections.txt"
 COMBINED_LIST = "combined.selections.list.txt"   # the recordings, one path a line: Raven opens them as a sequence
 COMBINED_DETECTIONS = "combined_detections.csv"
 COMBINED_OCCUPANCY = "combined_occupancy.csv"
 KALEIDOSCOPE_CSV = "kaleidoscope.csv"
+DIEL_PNG = "diel_activity.png"              # the run's figures (product 'figures'), with their numbers
+DIEL_CSV = "diel_activity.csv"
+OCCUPANCY_PNG = "occupancy.png"
+OCCUPANCY_BY_CLASS_CSV = "occupancy_by_class.csv"
 OCCUPANCY_COLUMNS = ("class", "scientific_name", "time_occupancy", "acoustic_space_occupancy", "seconds_present",
                      "seconds_total")
 PROFILE_COLUMNS = ("class", "freq_hz", "mean_db", "n_cells")
@@ -36,6 +39,11 @@ def selections_name(stem: str) -> str:
 def audacity_name(stem: str) -> str:
     """``<stem>.audacity.txt``: a recording's Audacity labels."""
     return f"{stem}.audacity.txt"
+
+
+def detections_figure_name(stem: str) -> str:
+    """``<stem>.detections.png``: a recording's spectrogram with its detections boxed."""
+    return f"{stem}.detections.png"
 
 
 def audio_name(slug: str, audio_format: str) -> str:
@@ -60,12 +68,12 @@ def expected_outputs(out_dir: str, stem: str, palette: Palette, settings: Record
         names.append(LABELS_PNG)
     if settings.wants("spectrograms"):
         names += [isolated_spectrogram_name(slug) for slug in slugs]
-    if settings.wants("tables") or settings.wants("kaleidoscope"):
-        names.append(DETECTIONS_CSV)              # the combined tables are made from it
+    if settings.wants("tables") or settings.wants("kaleidoscope") or settings.wants("figures"):
+        names.append(DETECTIONS_CSV)              # the combined tables and the run's figures are made from it
     if settings.wants("tables"):
         names += [selections_name(stem), audacity_name(stem), OCCUPANCY_CSV, PROFILE_CSV]
     if settings.wants("figures"):
-        names.append(ACTIVITY_PNG)
+        names.append(detections_figure_name(stem))
     return [os.path.join(out_dir, name) for name in names]
 
 

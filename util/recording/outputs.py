@@ -23,10 +23,9 @@ from util.labels.palette import Palette
 from util.labels.quantify import FrequencyProfileAccumulator, OccupancyAccumulator
 from util.recording.audio_out import SourceAudio
 from util.recording.decoding import classify_with_confidence
-from util.recording.figures import write_activity_figure
+from util.recording.figures import SpectrogramOverview, write_detections_figure
 from util.recording.formats import detection_rows, write_audacity, write_detections_csv, write_raven
 from util.recording.layout import (
-    ACTIVITY_PNG,
     DETECTIONS_CSV,
     LABELS_PNG,
     OCCUPANCY_COLUMNS,
@@ -34,6 +33,7 @@ from util.recording.layout import (
     PROFILE_COLUMNS,
     PROFILE_CSV,
     audacity_name,
+    detections_figure_name,
     isolated_spectrogram_name,
     selections_name,
 )
@@ -66,6 +66,7 @@ class RecordingOutputs:
                                   n_frames) if keep_map else None
         self.grey = (ColumnStore(temp_name(os.path.join(out_dir, "spectrogram.grey")), params.n_rows, n_frames)
                      if settings.wants("spectrograms") else None)
+        self.overview = (SpectrogramOverview(params.n_rows, n_frames) if settings.wants("figures") else None)
         self.tracker = RegionTracker(params.hop_length, params.sr, params.n_fft,  # classes: those present
                                      min_duration_s=settings.min_duration_s, min_area_px=settings.min_area_px)
         self._untracked: list[tuple[int, np.ndarray, np.ndarray]] = []  # (start, class map, confidence)
@@ -91,6 +92,8 @@ class RecordingOutputs:
             self.labels.write(class_map)
         if self.grey is not None:
             self.grey.write(block.pixels)
+        if self.overview is not None:
+            self.overview.add(block.pixels)
 
     def _track(self) -> None:
         """Regions of the gathered columns: the tracker re-labels its open regions on every push, so push few."""
@@ -114,9 +117,8 @@ class RecordingOutputs:
         self.committed = True             # from here on, files replace those of an earlier run
         self._write_pngs()
         self._write_tables()
-        if self.settings.wants("figures"):
-            self._written.append(write_activity_figure(os.path.join(self.out_dir, ACTIVITY_PNG), self.detections,
-                                                       self.palette, self.classes, self._duration_s(), self.stem))
+        if self.overview is not None:
+            self._written.append(self._write_figure())
         if self.audio is not None:
             self.audio.rename()
         self._close_stores()
@@ -132,6 +134,13 @@ class RecordingOutputs:
 
     def _duration_s(self) -> float:
         return self.n_frames * self.params.hop_length / self.params.sr
+
+    def _write_figure(self) -> str:
+        """<stem>.detections.png: the spectrogram the generator saw, the detections boxed."""
+        return write_detections_figure(os.path.join(self.out_dir, detections_figure_name(self.stem)),
+                                       self.overview.image(), self.overview.frames_per_column, self.params,
+                                       self.detections, self.palette, self.classes, self._duration_s(),
+                                       self.start, self.stem)
 
     def _close_stores(self) -> None:
         for store in (self.labels, self.grey):
@@ -172,7 +181,7 @@ class RecordingOutputs:
             writer.close()
 
     def _write_tables(self) -> None:
-        if self.settings.wants("tables") or self.settings.wants("kaleidoscope"):
+        if any(self.settings.wants(p) for p in ("tables", "kaleidoscope", "figures")):   # the run's tables, figures
             self._written.append(write_detections_csv(os.path.join(self.out_dir, DETECTIONS_CSV), self.detections))
         if self.settings.wants("tables"):
             self._written += [write_raven(os.path.join(self.out_dir, selections_name(self.stem)), self.detections),

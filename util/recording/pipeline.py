@@ -14,7 +14,10 @@ products asked for (:mod:`util.recording.settings`; default tables and labels.pn
     The class map of the whole recording in palette colours, n_fft/2 rows x one column per STFT frame.
 ``<class-slug>.flac`` ..., ``residual.flac`` (product ``audio``)
     The mixture's STFT under each class's binary mask, inverted with the mixture's phase, at the working rate.
-``<slug>_spectrogram.png`` (``spectrograms``), ``activity.png`` (``figures``)
+``<slug>_spectrogram.png`` (``spectrograms``)
+``<stem>.detections.png`` (``figures``)
+    The spectrogram with every detection boxed, and the detections in time, one row per class
+    (:mod:`util.recording.figures`); for a run, diel_activity.png and occupancy.png (:mod:`util.recording.run_figures`).
 ``run.json``
     Which model, palette, spectrogram and settings made the outputs (:mod:`util.recording.record`).
 
@@ -62,6 +65,7 @@ from util.recording.record import (
     skip_or_redo,
     write_record,
 )
+from util.recording.run_figures import write_run_figures
 from util.recording.settings import RecordingSettings
 from util.recording.stream import iter_translated_blocks
 from util.recording.tables import write_combined_tables
@@ -95,7 +99,8 @@ class RecordingResult:
 @dataclass
 class RecordingsResult(BatchResult):
     """:func:`process_recordings`: ``done`` holds (InputFile, RecordingResult), ``failures`` (InputFile, message);
-    ``tables`` the combined tables written ('selections', 'list', 'detections', 'occupancy', 'kaleidoscope')."""
+    ``tables`` the combined tables and figures written ('selections', 'list', 'detections', 'occupancy',
+    'kaleidoscope'; with the product ``figures``: 'diel_figure', 'diel', 'occupancy_figure', 'occupancy_by_class')."""
 
     tables: dict[str, str] = field(default_factory=dict)
 
@@ -246,7 +251,8 @@ def process_recordings(inputs: Sequence[str | InputFile], generator: nn.Module |
                        overwrite: bool = False, block_s: float = DEFAULT_BLOCK_S, model: ModelInfo | None = None,
                        settings: RecordingSettings | None = None, **setting_values) -> RecordingsResult:
     """:func:`process_recording` for many files, each into ``<results_dir>/<rel_dir>/<stem>/``, plus tables
-    across them in ``results_dir`` (:mod:`util.recording.tables`).
+    across them in ``results_dir`` (:mod:`util.recording.tables`; the product ``figures`` adds the run's figures,
+    :mod:`util.recording.run_figures`).
 
     ``inputs``: paths, or :class:`util.cli.InputFile` s that keep their folder relative to the input root
     (``rel_dir``). The generator is prepared (and compiled, and checksummed) once for all files; the other
@@ -272,6 +278,8 @@ def process_recordings(inputs: Sequence[str | InputFile], generator: nn.Module |
     if batch.done:
         os.makedirs(results_dir, exist_ok=True)
         result.tables = write_combined_tables(results_dir, batch.done, settings)
+        if settings.wants("figures"):
+            result.tables.update(write_run_figures(results_dir, batch.done, palette, settings))
     return result
 
 

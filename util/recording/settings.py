@@ -10,7 +10,9 @@ Products (``outputs``, job04 ``--outputs``), each a group of files per recording
 ``audio``         one audio file per selected class and the residual (float WAV: 2.9 GB per recorded hour
                   for the 8 species at 22 050 Hz; 16-bit FLAC: silent stretches cost almost nothing)
 ``spectrograms``  each selected class's isolated grey spectrogram (PNG)
-``figures``       activity.png: each detection as a bar in time, one row per class
+``figures``       <stem>.detections.png: the spectrogram with each detection boxed, and each as a bar in time
+                  (with detections.csv, which the run's figures are made from); for the run diel_activity.png
+                  and occupancy.png, with diel_activity.csv and occupancy_by_class.csv
 ``kaleidoscope``  kaleidoscope.csv for the run (one row per detection, Kaleidoscope / BirdNET-style columns)
 
 Default ``tables,labels``: what a season of recordings needs on a laptop disk (kB + MB per recorded hour),
