@@ -9,14 +9,19 @@ STAMP  := $(VENV)/.installed-requirements
 
 # The demo's embedded default: a small synthetic set, fixed seed, the demo preset on the CPU.
 DEMO_SEED    ?= 0
-DEMO_N_TRAIN ?= 160
+DEMO_N_TRAIN ?= 640
 DEMO_N_VAL   ?= 40
 DEMO_N_TEST  ?= 40
 DEMO_CLIP    := syn00001
 DEMO_WAV     := input_wav/test/$(DEMO_CLIP)
 DEMO_LONG    := out_img/demo/long_recording
+# job06 at the demo's size: the CNN baselines at 64 px for 4 epochs and NMF with fewer frames and iterations
+# (the full settings are job06's defaults; README, "Reproducing the tables").
+DEMO_EVAL    ?= --cnn_epochs 4 --cnn_image_size 64 --nmf_iter 100 --nmf_max_frames 5000
+# make ablation: the same generators trained with the GAN term on, for data08_ablation.xlsx
+ABLATION_DIR ?= out_gan_mdl_gan
 
-.PHONY: demo test venv
+.PHONY: demo test venv ablation
 
 venv: $(STAMP)
 
@@ -50,5 +55,13 @@ demo: $(STAMP)
 		--output out_img/demo/isolated --audio
 	$(PY) job05_specific_spec.py --spec sample/spec01.png --label sample/label01.png --palette community \
 		--output out_img/demo/sample_isolated --audio
-	$(PY) job06_evaluate.py --root . --checkpoints_dir out_gan_mdl --out data
+	$(PY) job06_evaluate.py --root . --checkpoints_dir out_gan_mdl --out data $(DEMO_EVAL)
 	@echo "demo: pairs in input_img/, audio in input_wav/, models in out_gan_mdl/, test and recording outputs in out_img/, tables and figures in data/"
+
+# After make demo: train both levels again with the adversarial term on (--lambda_GAN 1, all else the demo
+# recipe) and write data08_ablation.xlsx beside the demo's tables.
+ablation: $(STAMP)
+	$(PY) job03_train.py --level species --preset demo --lambda_GAN 1 --seed $(DEMO_SEED) --checkpoints_dir $(ABLATION_DIR)
+	$(PY) job03_train.py --level community --preset demo --lambda_GAN 1 --seed $(DEMO_SEED) --checkpoints_dir $(ABLATION_DIR)
+	$(PY) job06_evaluate.py --root . --checkpoints_dir out_gan_mdl --out data $(DEMO_EVAL) \
+		--ablation_checkpoints $(ABLATION_DIR)

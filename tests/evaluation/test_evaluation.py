@@ -273,20 +273,20 @@ def run_job06(*args):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """job00 with a handful of clips -> 1-epoch tiny models of both levels (and a species model without the GAN
-    term, for data08) -> job06 with tiny CNN and NMF settings."""
+    """job00 with a handful of clips -> 1-epoch tiny models of both levels (the demo recipe: no GAN term) and a
+    species model with the GAN term, for data08 -> job06 with tiny CNN and NMF settings."""
     started = time.perf_counter()
     root = tmp_path_factory.mktemp("eval")
     generate_dataset(str(root), n_train=6, n_val=2, n_test=3, seed=2, workers=1, progress=False)
     for level, folder, extra in (("species", "out_gan_mdl", []), ("community", "out_gan_mdl", []),
-                                 ("species", "out_no_gan", ["--lambda_GAN", "0"])):
+                                 ("species", "out_gan", ["--lambda_GAN", "1"])):
         train(finish_options(train_parser("test").parse_args(
             ["--dataroot", str(root / "input_img"), "--checkpoints_dir", str(root / folder),
              "--level", level, *TINY, *extra])))
     args = ["--root", str(root), "--checkpoints_dir", str(root / "out_gan_mdl"), "--out", str(root / "data"),
             "--gpu_ids", "-1", "--cnn_epochs", "1", "--cnn_image_size", "32", "--cnn_batch_size", "4",
             "--cnn_weights", str(root / "no_such_folder"), "--nmf_components", "2", "--nmf_iter", "20",
-            "--n_examples", "1", "--ablation_checkpoints", str(root / "out_no_gan")]
+            "--n_examples", "1", "--ablation_checkpoints", str(root / "out_gan")]
     # the data seed comes from job00's input_wav/dataset.json
     result = run_job06(*args)
     return root, args, result, time.perf_counter() - started
@@ -336,19 +336,19 @@ def test_job06_tables_hold_numbers_from_the_run(tiny_run):
     assert ssim_about["score split"] == '{"species": "val", "community": "val"}'
 
 
-def test_job06_ablation_scores_the_run_without_the_gan_term_beside_the_main_run(tiny_run):
+def test_job06_ablation_scores_the_run_with_the_gan_term_beside_the_main_run(tiny_run):
     root, _, result, _ = tiny_run
     sheets = read_workbook(str(root / "data" / TABLE_FILES["ablation"]))
     data = sheets["data"].set_index(["level", "run"])
     assert list(data.index) == [("species", "ablation"), ("species", "main")]    # community: no run without GAN
     assert "community_net_G.pth; the community level is left out" in result.stdout
-    assert data.loc[("species", "main"), "lambda_GAN"] == 1.0 and data.loc[("species", "ablation"), "lambda_GAN"] == 0
-    assert list(data["GAN term"]) == ["GAN off", "GAN on"] and data["note"].isna().all()   # nothing else differs
+    assert data.loc[("species", "main"), "lambda_GAN"] == 0 and data.loc[("species", "ablation"), "lambda_GAN"] == 1
+    assert list(data["GAN term"]) == ["GAN on", "GAN off"] and data["note"].isna().all()   # nothing else differs
     pixel = read_workbook(str(root / "data" / TABLE_FILES["pixel_f1"]))["data"].set_index(["level", "class"])
     assert data.loc[("species", "main"), "pixel F1"] == pytest.approx(pixel.loc[("species", "mean"), "pixel F1"],
                                                                       nan_ok=True)   # data07's code path
     difference = sheets["difference"].set_index("metric")
-    on, off = data.loc[("species", "main")], data.loc[("species", "ablation")]
+    on, off = data.loc[("species", "ablation")], data.loc[("species", "main")]
     for metric in ("pixel F1", "SSIM", "LPIPS"):
         row = difference.loc[metric]
         assert row[DIFFERENCE] == pytest.approx(on[metric] - off[metric], nan_ok=True), metric

@@ -18,8 +18,9 @@ from util.gan.options import finish_options, train_parser
 from util.gan.train import epoch_order, sampling_weights, train
 from util.synth import generate_dataset
 
-TINY = ["--preset", "demo", "--ngf", "8", "--ndf", "8", "--n_epochs", "1", "--n_epochs_decay", "1",
-        "--print_freq", "1", "--gpu_ids", "-1", "--seed", "3"]
+# the demo recipe with the GAN term on, so that resuming is checked for D (its weights, optimiser and RNG) too
+TINY = ["--preset", "demo", "--lambda_GAN", "1", "--ngf", "8", "--ndf", "8", "--n_epochs", "1",
+        "--n_epochs_decay", "1", "--print_freq", "1", "--gpu_ids", "-1", "--seed", "3"]
 
 
 @pytest.fixture(scope="module")
