@@ -21,6 +21,20 @@ for that length only). Each measurement runs in its own process. Not a test: it 
   .venv/bin/python bench/bench_infer.py --minutes 10 --repeat 3
   .venv/bin/python bench/bench_infer.py --sweep                # generator alone: batch, layout, precision, compile
   .venv/bin/python bench/bench_infer.py --seams                # error at tile seams for each tile overlap
+  .venv/bin/python bench/bench_infer.py --trackers             # job04 with the new and the old region tracker
+
+--trackers: job04's recording mode (its default outputs, tables and labels.png) on a real clip looped to
+--minutes (default 10; --audio, default ../shared/real_audio/spinetail.wav), community palette, with
+util.labels.detections.RegionTracker (new) and the tracker it replaced (bench/old_tracker.py, the baseline),
+side by side in one run, in two cases:
+
+  quiet   the paper's U-Net (random weights: the same work) whose picture is replaced by 'bird' where the
+          input is loud and black elsewhere: few regions, as from a model that fits
+  busy    the same U-Net, its own picture: a random generator paints mid-grey, which lies between the
+          palette's colours, so the class map is salt and pepper (about 100 000 regions a minute here)
+
+Prints x real time (audio seconds per wall second, audio in to tables out), the seconds in the tracker and
+in the generator, the ratio new / old, and whether both wrote the same detections.csv.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import hashlib
 import json
 import os
 import resource
@@ -38,6 +53,7 @@ import tempfile
 import time
 
 import numpy as np
+import soundfile as sf
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,6 +63,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_spectrogram import make_recording  # noqa: E402
 
+import util.recording.outputs as recording_outputs  # noqa: E402
 from util.files import write_csv  # noqa: E402
 from util.gan import networks  # noqa: E402
 from util.labels.annotations import write_raven_table  # noqa: E402
@@ -163,6 +180,106 @@ def run_child(*args: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+# --------------------------------------------------------------------------- region trackers, quiet and busy
+
+REAL_CLIP = os.path.join(os.path.dirname(ROOT), "shared", "real_audio", "spinetail.wav")
+LOUD_GREY = 170         # quiet case: input pixels above this grey (about -33 dB) are painted 'bird'
+
+
+class LoudCalls(torch.nn.Module):
+    """The quiet case: runs the generator (the same work), then paints ``colour`` where the input is loud."""
+
+    def __init__(self, net: torch.nn.Module, colour: np.ndarray, level: int = LOUD_GREY):
+        super().__init__()
+        self.net = net
+        self.register_buffer("colour", torch.tensor(colour / 127.5 - 1, dtype=torch.float32).view(1, 3, 1, 1))
+        self.level = level / 127.5 - 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        picture = self.net(x)
+        return torch.where(x[:, :1] > self.level, self.colour, torch.full_like(picture, -1.0))
+
+
+def timed_tracker(tracker_class: type) -> type:
+    """``tracker_class`` counting the seconds spent in push and finish (in ``.seconds`` of the class)."""
+
+    class Timed(tracker_class):
+        seconds = 0.0
+
+        def push(self, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return super().push(*args, **kwargs)
+            finally:
+                Timed.seconds += time.perf_counter() - start
+
+        def finish(self):
+            start = time.perf_counter()
+            try:
+                return super().finish()
+            finally:
+                Timed.seconds += time.perf_counter() - start
+
+    return Timed
+
+
+def child_trackers(path: str, out: str, options: dict) -> dict:
+    if options["tracker"] == "old":
+        from old_tracker import RegionTracker
+    else:
+        RegionTracker = recording_outputs.RegionTracker
+    recording_outputs.RegionTracker = tracker = timed_tracker(RegionTracker)
+    palette = load_palette("community")
+    net = paper_generator(options["ngf"])
+    if options["case"] == "quiet":
+        net = LoudCalls(net, palette.colors[1])
+    translator = TimedTranslator(net, batch_size=options["batch_size"])
+    start = time.perf_counter()
+    result = process_recording(path, translator, palette, out, PARAMS, overwrite=True, progress=False,
+                               batch_size=options["batch_size"])
+    with open(os.path.join(out, "detections.csv"), "rb") as table:
+        digest = hashlib.sha256(table.read()).hexdigest()
+    return {"seconds": time.perf_counter() - start, "generator_s": translator.seconds, "tracker_s": tracker.seconds,
+            "audio_s": result.duration_s, "selections": result.n_selections, "detections_sha256": digest}
+
+
+def loop_recording(source: str, path: str, minutes: float) -> None:
+    """``source`` repeated end to end up to ``minutes``, at its own rate, 16-bit (job04 resamples it)."""
+    clip, sr = sf.read(source, dtype="float32", always_2d=True)
+    n_left = int(round(minutes * 60 * sr))
+    with sf.SoundFile(path, "w", sr, clip.shape[1], "PCM_16") as handle:
+        while n_left > 0:
+            handle.write(clip[:n_left])
+            n_left -= len(clip)
+
+
+def trackers(args) -> None:
+    minutes = args.minutes if args.minutes is not None else 10.0
+    options = {"ngf": args.ngf, "batch_size": args.batch_size}
+    runs = {}
+    with tempfile.TemporaryDirectory() as work:
+        path = os.path.join(work, "loop.wav")
+        loop_recording(args.audio, path, minutes)
+        for case in ("quiet", "busy"):
+            for tracker in ("new", "old"):
+                spec = json.dumps(dict(options, case=case, tracker=tracker))
+                runs[case, tracker] = run_child("trackers", path, os.path.join(work, f"{case}-{tracker}"), spec)
+    print(f"job04 recording mode (tables, labels.png), {os.path.basename(args.audio)} looped to {minutes:g} min, "
+          f"community palette, U-Net 256 ngf {args.ngf} (random weights), batch {args.batch_size}; "
+          f"{os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads; load average now "
+          f"{os.getloadavg()[0]:.1f}")
+    for case in ("quiet", "busy"):
+        new, old = runs[case, "new"], runs[case, "old"]
+        for name, run in (("new", new), ("old", old)):
+            print(f"  {case:5s} {name} tracker: {run['seconds']:6.1f} s = {run['audio_s'] / run['seconds']:5.1f}x "
+                  f"real time; tracker {run['tracker_s']:6.2f} s, generator {run['generator_s']:6.1f} s; "
+                  f"{run['selections']} detections")
+        print(f"  {case:5s} new / old: wall {new['seconds'] / old['seconds']:.3f} "
+              f"({old['seconds'] / new['seconds']:.2f}x faster), tracker {new['tracker_s'] / old['tracker_s']:.4f} "
+              f"({old['tracker_s'] / new['tracker_s']:.1f}x faster); same detections.csv: "
+              f"{'yes' if new['detections_sha256'] == old['detections_sha256'] else 'NO'}")
+
+
 # --------------------------------------------------------------------------- generator alone
 
 def sweep(ngf: int, rounds: int, with_compile: bool) -> None:
@@ -254,7 +371,8 @@ def seams(ngf: int, n_tiles: int = 20) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=60.0, help="length of the test recording (default 60)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="length of the test recording (default 60; with --trackers 10)")
     parser.add_argument("--baseline_minutes", type=float, default=10.0,
                         help="minutes the plain loop is timed on, scaled to --minutes (default 10)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each side; best and median are shown")
@@ -269,12 +387,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8, help="rounds of --sweep")
     parser.add_argument("--seams", action="store_true",
                         help="measure how much each tile overlap reduces the error at tile seams, and stop")
+    parser.add_argument("--trackers", action="store_true",
+                        help="job04 with the new and the old region tracker, on a quiet and a busy class map, and stop")
+    parser.add_argument("--audio", default=REAL_CLIP, help="with --trackers: the real clip looped (default %(default)s)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         mode, path, out, spec = args.child
         options = json.loads(spec)
-        figures = child_ours(path, out, options) if mode == "ours" else child_plain(path, out, options)
+        child = {"ours": child_ours, "plain": child_plain, "trackers": child_trackers}[mode]
+        figures = child(path, out, options)
         figures["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(figures))
         return
@@ -284,6 +406,10 @@ def main() -> None:
     if args.seams:
         seams(args.ngf)
         return
+    if args.trackers:
+        trackers(args)
+        return
+    args.minutes = args.minutes if args.minutes is not None else 60.0
 
     ours_options = {"ngf": args.ngf, "palette": args.palette, "batch_size": args.batch_size,
                     "tile_overlap": args.tile_overlap, "compile": args.compile, "precision": args.precision,
