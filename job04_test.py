@@ -13,6 +13,9 @@ Whole recordings (--wav FILE|DIR): for each recording, <results_dir>/<stem>/ get
   its list file, combined detections and occupancy) and, with figures, diel_activity.png and
   occupancy.png with their CSVs. Recordings are tiled with the spectrogram settings the
   model was trained on (its train_opt.json); a recording made with the same settings is skipped.
+  --workers N or --scheduler ADDRESS sends the recordings to Dask workers (each loads the generator
+  once); the tables are written here, the same files as a one-process run; recordings that failed
+  are listed, and in <results_dir>/failed_recordings.txt.
 
 The generator is the run's <epoch>_net_G.pth (architecture read from the weights, level, palette and
 spectrogram settings from its train_opt.json) or any pix2pix generator given with --weights (settings
@@ -23,6 +26,8 @@ examples:
   python job04_test.py --level species
   python job04_test.py --weights out_gan_mdl/community_net_G.pth --level community --wav recordings/
   python job04_test.py --level species --wav site_a/ --outputs tables,labels,audio --classes "Lesser Cuckoo"
+  python job04_test.py --level community --wav site_a/ --workers 4
+  python job04_test.py --level community --wav /shared/site_a/ --scheduler tcp://10.0.0.5:8786
 """
 
 import os
@@ -70,19 +75,37 @@ def recordings(opt, generator) -> int:
                                      sr=opt.sr, n_fft=opt.n_fft, hop_length=opt.hop_length)
     print(f"job04: {note}")
     settings = settings_from_args(opt)
-    result = process_recordings(find_files(opt.wav, AUDIO_EXTENSIONS), generator,
-                                load_palette(opt.palette, opt.decode_rule), opt.results_dir, params,
-                                device=opt.device, batch_size=opt.batch_size, compile=opt.compile,
-                                precision=opt.precision, overwrite=opt.overwrite, settings=settings,
-                                model=model_info(generator, opt.weights, opt.name, opt.train_options_path))
+    files, palette = find_files(opt.wav, AUDIO_EXTENSIONS), load_palette(opt.palette, opt.decode_rule)
+    model = model_info(generator, opt.weights, opt.name, opt.train_options_path)
+    if opt.workers is not None or opt.scheduler:
+        result = recordings_on_cluster(opt, files, palette, params, settings, model)
+    else:
+        result = process_recordings(files, generator, palette, opt.results_dir, params, device=opt.device,
+                                    batch_size=opt.batch_size, compile=opt.compile, precision=opt.precision,
+                                    overwrite=opt.overwrite, settings=settings, model=model)
     done = [r for _, r in result.done]
     n_skipped, n_redone = sum(r.skipped for r in done), sum(bool(r.redo_reason) for r in done)
     tables = ", ".join(os.path.basename(p) for p in result.tables.values()) or "none"
+    failed_list = f" (listed in {result.failed_list})" if getattr(result, "failed_list", None) else ""
     print(f"job04: {len(done) - n_skipped} recording(s) processed into {opt.results_dir}/<stem>/ "
           f"({n_redone} of them redone with new settings, {n_skipped} already done with these settings, "
-          f"{len(result.failures)} failed), {sum(r.n_selections for r in done if not r.skipped)} detections; "
-          f"outputs {','.join(settings.outputs)}; run tables and figures in {opt.results_dir}: {tables}")
+          f"{len(result.failures)} failed{failed_list}), {sum(r.n_selections for r in done if not r.skipped)} "
+          f"detections; outputs {','.join(settings.outputs)}; run tables and figures in {opt.results_dir}: {tables}")
     return report_failures(result)
+
+
+def recordings_on_cluster(opt, files, palette, params, settings, model):
+    """--workers N (a LocalCluster here) or --scheduler ADDRESS: the recordings over Dask, the tables here."""
+    from util.recording.cluster import connect, local_torch_threads, process_recordings_on_cluster
+
+    threads = opt.num_threads or (local_torch_threads(opt.workers) if opt.workers else None)
+    with connect(opt.scheduler, opt.workers) as client:
+        where = f"the Dask cluster at {opt.scheduler}" if opt.scheduler else f"{opt.workers} local Dask worker(s)"
+        print(f"job04: {len(files)} recording(s) to {where} ({len(client.nthreads())} worker(s) now)")
+        return process_recordings_on_cluster(files, opt.weights, palette, opt.results_dir, params, client=client,
+                                             model=model, device=opt.device, batch_size=opt.batch_size,
+                                             compile=opt.compile, precision=opt.precision, overwrite=opt.overwrite,
+                                             torch_threads=threads, settings=settings)
 
 
 def main(argv=None) -> int:

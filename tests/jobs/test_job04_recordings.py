@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 
 import numpy as np
 import pytest
@@ -161,3 +162,35 @@ def test_bare_weights_take_settings_from_beside_them_or_from_flags_and_say_which
     assert bare("beside") == 32000
     with pytest.raises(UserError, match="--sr 22050: the model was trained on tiles with sr 32000"):
         bare("contradiction", "--sr", "22050")
+
+
+def test_job04_on_two_dask_worker_processes_writes_the_tables_of_a_serial_run_and_lists_a_broken_file(
+        model_32k, tmp_path, capsys):
+    site = tmp_path / "site"
+    site.mkdir()
+    sf.write(site / "SITE_20240501_053000.wav", tone(32000, 2.0), 32000)
+    sf.write(site / "SITE_20240501_060000.wav", tone(48000, 1.5, seed=1), 48000)
+    (site / "SITE_20240501_063000.wav").write_bytes(b"not audio")
+    assert job04(model_32k, "--wav", str(site), "--results_dir", str(tmp_path / "serial")) == 1
+    capsys.readouterr()
+    assert job04(model_32k, "--wav", str(site), "--results_dir", str(tmp_path / "dask"), "--workers", "2") == 1
+    printed = capsys.readouterr()
+    assert "2 local Dask worker(s)" in printed.out and "1 failed (listed in" in printed.out
+    assert "1 of 3 failed" in printed.err and "SITE_20240501_063000.wav: not a readable audio file" in printed.err
+    for name in ("combined.selections.txt", "combined.selections.list.txt", "combined_detections.csv",
+                 "combined_occupancy.csv", "SITE_20240501_060000/detections.csv", "SITE_20240501_060000/labels.png"):
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
+    [line] = (tmp_path / "dask" / "failed_recordings.txt").read_text().splitlines()
+    assert line.startswith(f"{site / 'SITE_20240501_063000.wav'}\tnot a readable audio file")
+    record = json.load(open(tmp_path / "dask" / "SITE_20240501_060000" / "run.json"))
+    assert record["settings"]["spectrogram"]["sr"] == MODEL_SR          # the model's settings reached the workers
+
+
+def test_job04_with_a_scheduler_that_does_not_answer_is_one_line_naming_it(model_32k, tmp_path):
+    sf.write(tmp_path / "rec.wav", tone(32000, 1.0), 32000)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = "tcp://127.0.0.1:%d" % probe.getsockname()[1]
+    with pytest.raises(UserError, match=f"--scheduler {address}: no Dask scheduler answered"):
+        job04(model_32k, "--wav", str(tmp_path / "rec.wav"), "--results_dir", str(tmp_path / "out"),
+              "--scheduler", address)

@@ -18,6 +18,8 @@ Modules, one concern each (the flow of :func:`process_recording`, in order):
     layout      the names of the files and of a recording's folder
     pipeline    process_recording (one file) and process_recordings (a folder, with combined tables)
     tables      the combined tables across recordings (Raven file sequence with its list file, CSVs)
+    cluster     process_recordings_on_cluster: the recordings over Dask workers, the tables by the client
+                (imported on its own, not here: dask is needed only when a cluster is asked for)
     cli         job04's "whole recordings (--wav)" flags, defaults from the constants here
 
 May import from util.errors, util.files, util.cli, util.signal, util.labels and util.gan (never from

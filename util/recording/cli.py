@@ -64,12 +64,25 @@ def add_recording_args(parser: argparse.ArgumentParser) -> argparse._ArgumentGro
     group.add_argument("--compile", action="store_true",
                        help="torch.compile the generator (first tiles wait 10-30 s; pays off from about an hour "
                             "of audio; falls back to eager if compiling fails)")
+    _add_cluster_args(group)
     for name, what in (("sr", "working sample rate (Hz)"), ("n_fft", "FFT length (samples)"),
                        ("hop_length", "hop (samples between frames)")):
         group.add_argument(f"--{name}", type=int, default=None,
                            help=f"the {what} of the model's training tiles, for --weights without a train_opt.json "
                                 f"(default: the model's own, else job01's default); may not contradict the model's")
     return group
+
+
+def _add_cluster_args(group: argparse._ArgumentGroup) -> None:
+    """--workers N | --scheduler ADDRESS: recordings over a Dask cluster (:mod:`util.recording.cluster`)."""
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="process the recordings in N worker processes on this machine (a Dask LocalCluster), "
+                            "each with its share of the cores as torch threads; default: one after the other here")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="send the recordings to the running Dask cluster whose scheduler is at ADDRESS "
+                            "(tcp://host:8786; dask scheduler / dask worker, or dask-jobqueue on Slurm/PBS); its "
+                            "workers must see the recordings, the weights and --results_dir at the same paths")
 
 
 def settings_from_args(opt: argparse.Namespace) -> RecordingSettings:

@@ -22,6 +22,7 @@ COMBINED_LIST = "combined.selections.list.txt"   # the recordings, one path a li
 COMBINED_DETECTIONS = "combined_detections.csv"
 COMBINED_OCCUPANCY = "combined_occupancy.csv"
 KALEIDOSCOPE_CSV = "kaleidoscope.csv"
+FAILED_LIST = "failed_recordings.txt"      # a cluster run's failures: path<TAB>reason, one recording a line
 DIEL_PNG = "diel_activity.png"              # the run's figures (product 'figures'), with their numbers
 DIEL_CSV = "diel_activity.csv"
 OCCUPANCY_PNG = "occupancy.png"

@@ -96,7 +96,7 @@ class RecordingOutputs:
             self.overview.add(block.pixels)
 
     def _track(self) -> None:
-        """Regions of the gathered columns: the tracker re-labels its open regions on every push, so push few."""
+        """Regions of the gathered columns (one labelling pass per push: fewer, wider pushes cost less)."""
         if self._untracked:
             start = self._untracked[0][0]
             class_map = np.concatenate([c for _, c, _ in self._untracked], axis=1)

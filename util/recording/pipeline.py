@@ -264,7 +264,7 @@ def process_recordings(inputs: Sequence[str | InputFile], generator: nn.Module |
     """
     items = [item if isinstance(item, InputFile) else InputFile(item, "") for item in inputs]
     settings = (settings or RecordingSettings(**setting_values)).check(palette, params.tile_frames)
-    _check_distinct_out_dirs(items, results_dir)
+    check_distinct_out_dirs(items, results_dir)
     translator = as_translator(generator, device, input_nc, compile, batch_size, precision)
     model = model or model_info(translator)
 
@@ -274,16 +274,25 @@ def process_recordings(inputs: Sequence[str | InputFile], generator: nn.Module |
                                  model=model, settings=settings)
 
     batch = run_batch(items, one, desc="recordings", unit="file")
-    result = RecordingsResult(batch.done, batch.failures)
-    if batch.done:
-        os.makedirs(results_dir, exist_ok=True)
-        result.tables = write_combined_tables(results_dir, batch.done, settings)
-        if settings.wants("figures"):
-            result.tables.update(write_run_figures(results_dir, batch.done, palette, settings))
-    return result
+    return RecordingsResult(batch.done, batch.failures,
+                            write_run_tables(results_dir, batch.done, palette, settings))
 
 
-def _check_distinct_out_dirs(items: list[InputFile], results_dir: str) -> None:
+def write_run_tables(results_dir: str, done: list[tuple[InputFile, RecordingResult]], palette: Palette,
+                     settings: RecordingSettings) -> dict[str, str]:
+    """The combined tables and, with the product ``figures``, the run's figures, from the recordings ``done``
+    (in the order given); returns what was written (see :class:`RecordingsResult`), nothing when none was done."""
+    if not done:
+        return {}
+    os.makedirs(results_dir, exist_ok=True)
+    tables = write_combined_tables(results_dir, done, settings)
+    if settings.wants("figures"):
+        tables.update(write_run_figures(results_dir, done, palette, settings))
+    return tables
+
+
+def check_distinct_out_dirs(items: list[InputFile], results_dir: str) -> None:
+    """UserError when two recordings would write to the same folder (same stem in the same folder below the root)."""
     seen: dict[str, str] = {}
     for item in items:
         out_dir = os.path.normpath(recording_out_dir(results_dir, item))
