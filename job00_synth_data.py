@@ -2,7 +2,8 @@
 """job00: labelled synthetic soundscapes with exact ground truth.
 
 Each soundscape is field-like background noise plus 0-4 sources (the eight species,
-insect, human; models of their calls, not recordings) at SNRs of -5 to +20 dB. Written:
+insect, human; models of their calls, or your own recordings with --real_sources / --real_backgrounds)
+at SNRs of -5 to +20 dB. Written:
 
   OUT/input_wav/{train,val,test}/<id>/mixture.wav      the clip (float WAV)
   OUT/input_wav/{train,val,test}/<id>/<slug>.wav       every source alone, and background.wav
@@ -27,6 +28,16 @@ The same --seed gives pixel-identical pairs, whatever --workers.
 Background kinds (--background_kinds): pink / brown (a coloured base falling 3 / 6 dB an octave, one
 per clip, with a white microphone floor 30 dB below it), wind (gusty noise below 800 Hz), rain (random
 broadband drop clicks, 0.8-10 kHz), stream (steady noise from 150 Hz, rolled off above 3 kHz, gurgling).
+
+Real sound (util/synth/real.py): --real_sources DIR takes each class's calls from DIR/<class>/ (clean clips,
+WAV/FLAC/OGG/AIFF/MP3 at any rate or channel count; resampled to --sr, channels averaged, leading and trailing silence
+60 dB below the clip's peak cut); a drawn source of such a class is a random one of its clips, placed and
+levelled as a modelled call, and labelled from its own spectrogram by the same rule. Classes without
+clips keep their models; dataset.json lists which classes are real and how many clips each has.
+--real_backgrounds DIR uses the field recordings under DIR instead of the modelled noise: per clip one file
+from a drawn start (looped if shorter than the clip), scaled to the drawn background level; --noise_draw K
+takes the excerpt of the same file K clip lengths further on. Both folders' files (and a sha256 of them)
+are recorded in dataset.json; a set is not extended with other files.
 
 example:
   python job00_synth_data.py --out data/synth --n_train 160 --n_val 40 --n_test 40 --seed 1
@@ -94,13 +105,21 @@ def add_condition_flags(parser) -> None:
                         help="comma list of the background kinds allowed (pink or brown among them; see above)")
     parser.add_argument("--max_sources", type=int, default=MAX_SOURCES,
                         help="each clip holds 0..N distinct sources, N drawn uniformly")
+    parser.add_argument("--real_sources", metavar="DIR", default=None,
+                        help="folder of clean real calls, one subfolder per class (a species name, scientific "
+                             "name or slug, or insect / human; WAV/FLAC/OGG/AIFF/MP3): a class with clips is drawn "
+                             "from them instead of its model (see above)")
+    parser.add_argument("--real_backgrounds", metavar="DIR", default=None,
+                        help="folder of field recordings used as backgrounds instead of the modelled noise "
+                             "(see above)")
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     truth = TruthRule(args.truth_rule, args.audible_floor_db, args.audible_margin_db)
     conditions = Conditions(tuple(args.snr_range), tuple(args.background_dbfs_range),
-                            tuple(k.strip() for k in args.background_kinds.split(",") if k.strip()), args.max_sources)
+                            tuple(k.strip() for k in args.background_kinds.split(",") if k.strip()), args.max_sources,
+                            args.real_sources, args.real_backgrounds)
     result = generate_dataset(args.out, args.n_train, args.n_test, args.seed, n_val=args.n_val,
                               duration_s=args.duration, params=SpecParams(sr=args.sr), overwrite=args.overwrite,
                               workers=args.workers, truth=truth, conditions=conditions, noise_draw=args.noise_draw)

@@ -1,8 +1,8 @@
 """Labelled synthetic soundscapes with exact ground truth (job00's data).
 
 A soundscape is field-like background noise plus 0-4 sources (models of the eight species' calls,
-insects, human sounds; none is a recording), every part kept, so the label of each spectrogram pixel is
-known exactly. Modules, lowest first:
+insects, human sounds; or the user's own clean clips and field recordings, :mod:`util.synth.real`), every
+part kept, so the label of each spectrogram pixel is known exactly. Modules, lowest first:
 
     dsp          signal building blocks: band limits, shaped noise, sweeps, harmonics, envelopes
     bands        every call model's frequency band (Hz), the one place it is stated
@@ -10,6 +10,7 @@ known exactly. Modules, lowest first:
     noises       insect and human models (sources) and the background
     sources      the source registry: slug, name, community, band, models; the palettes by level
     levels       a source in a clip: active part, event band, level, SNR
+    real         real sound: clean clips as sources, field recordings as backgrounds (--real_sources, ...)
     soundscape   Event, Soundscape, mixing, make_soundscape
     truth        the label rule: which part owns each pixel, class maps at both levels
     writer       one clip's files: part WAVs, events.csv, Raven tables, A|B pairs

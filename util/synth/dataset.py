@@ -4,7 +4,7 @@ Layout under ``root``::
 
     input_wav/<split>/<id>/           one clip's files (:mod:`util.synth.writer`)
     input_wav/dataset.json            how the set was made (seed, counts, duration, noise draw, truth rule,
-                                      conditions, spectrogram)
+                                      conditions, real-sound folders and their files, spectrogram)
     input_img/<split>_<level>_samples/<id>.png    A|B pairs (<id>_<k:04d>.png if a clip spans several tiles)
 
 Soundscape ``i`` of a split is seeded from (seed, split, i), so neither the number of worker processes
@@ -38,7 +38,7 @@ DATASET_RECORD = "dataset.json"  # under input_wav/: how the set was made
 MIN_SR = 16000                   # below it the 4-9 kHz warblers would lose most of their band
 RECORD_KEYS = ("seed", "duration_s", "noise_draw", "truth_rule", "audible_floor_db", "audible_margin_db",
                "snr_range_db", "background_dbfs_range", "background_kinds", "max_sources",
-               "spectrogram")  # must match to extend a set
+               "real_sources", "real_backgrounds", "spectrogram")  # must match to extend a set
 
 
 def one_tile_n_samples(params: SpecParams = SpecParams()) -> int:
@@ -172,8 +172,8 @@ def generate_dataset(root: str, n_train: int, n_test: int, seed: int, *, n_val: 
     """Write ``n_train`` + ``n_val`` + ``n_test`` labelled soundscapes and their A|B pairs under ``root``.
 
     The layout is in this module's docstring. Soundscapes whose outputs all exist are skipped unless
-    ``overwrite``; a set made with another seed, duration, noise draw, truth rule, conditions or
-    spectrogram is refused.
+    ``overwrite``; a set made with another seed, duration, noise draw, truth rule, conditions (real-sound
+    files included) or spectrogram is refused.
 
     Parameters
     ----------
@@ -195,10 +195,10 @@ def generate_dataset(root: str, n_train: int, n_test: int, seed: int, *, n_val: 
     truth : TruthRule
         The label rule and its thresholds (:mod:`util.synth.truth`).
     conditions : Conditions
-        SNR range, background level range and kinds, most sources (:class:`util.synth.soundscape.Conditions`).
+        SNR range, background level range and kinds, most sources, real-sound folders
+        (:class:`util.synth.soundscape.Conditions`).
     noise_draw : int
-        Which realisation of each clip's background noise (0: the data set's own; K: the same clips over
-        another draw of the same kind of background).
+        Which realisation of each clip's background (0: the set's own; K: the same clips over another).
 
     Returns
     -------
@@ -208,23 +208,30 @@ def generate_dataset(root: str, n_train: int, n_test: int, seed: int, *, n_val: 
     Raises
     ------
     UserError
-        An impossible request (see :func:`check_request`, bad conditions or rule) or an existing set made
-        with other settings (without ``overwrite``).
+        An impossible request (:func:`check_request`, bad conditions, rule or real-sound folder) or an
+        existing set made with other settings (without ``overwrite``).
     """
     params, truth, conditions = params.check(), truth.check(), conditions.check()
     n_samples = one_tile_n_samples(params) if duration_s is None else int(round(duration_s * params.sr))
     splits = dict(zip(SPLITS, (n_train, n_val, n_test)))
     check_request(root, splits, n_samples, params, workers, noise_draw)
-    record = {"seed": int(seed), **{f"n_{split}": int(n) for split, n in splits.items()},
-              "duration_s": n_samples / params.sr, "noise_draw": int(noise_draw), **truth.record(),
-              **conditions.record(), "spectrogram": asdict(params), "version": __version__}
+    record = _dataset_record(seed, splits, n_samples, noise_draw, truth, conditions, params)
     _check_dataset_record(root, json.loads(json.dumps(record)), overwrite)  # as it reads back (lists, not tuples)
+    conditions.load_real_audio(params.sr)
     jobs = [SynthJob(root, split, i, seed, n_samples, params, overwrite, truth, conditions, int(noise_draw))
             for split, n in splits.items() for i in range(n)]
     pairs_per_job = _run_jobs(jobs, workers, progress)
     write_json(dataset_record_path(root), record)
     n_skipped = sum(1 for n in pairs_per_job if n == 0)
     return DatasetSummary(root, len(jobs) - n_skipped, n_skipped, sum(pairs_per_job), splits)
+
+
+def _dataset_record(seed: int, splits: dict[str, int], n_samples: int, noise_draw: int, truth: TruthRule,
+                    conditions: Conditions, params: SpecParams) -> dict:
+    """What dataset.json says about a set (``RECORD_KEYS`` must match to extend it)."""
+    return {"seed": int(seed), **{f"n_{split}": int(n) for split, n in splits.items()},
+            "duration_s": n_samples / params.sr, "noise_draw": int(noise_draw), **truth.record(),
+            **conditions.record(), "spectrogram": asdict(params), "version": __version__}
 
 
 def dataset_record_path(root: str) -> str:
@@ -252,12 +259,22 @@ def _check_dataset_record(root: str, record: dict, overwrite: bool) -> None:
     old = read_dataset_record(root)
     if old is None or overwrite:
         return
-    changed = [k for k in RECORD_KEYS if old.get(k) != record[k]]
+    changed = [k for k in RECORD_KEYS if _fingerprint(old.get(k)) != _fingerprint(record[k])]
     if changed:
         raise UserError(f"{dataset_record_path(root)}: this set was made with other settings "
-                        f"({', '.join(f'{k} {old.get(k)!r}' for k in changed if k != 'spectrogram')}"
+                        f"({', '.join(f'{k} {_shown(old.get(k))!r}' for k in changed if k != 'spectrogram')}"
                         f"{' spectrogram' if 'spectrogram' in changed else ''}); use --overwrite to remake it "
                         f"or another --out")
+
+
+def _fingerprint(value):
+    """What must match to extend a set: a real-sound folder's sha256 (its files, wherever the folder now is)."""
+    return value.get("sha256", value) if isinstance(value, dict) else value
+
+
+def _shown(value):
+    """A recorded setting as the refusal names it: a real-sound folder by its path."""
+    return value.get("folder", value) if isinstance(value, dict) else value
 
 
 def _run_jobs(jobs: list[SynthJob], workers: int, progress: bool) -> list[int]:
