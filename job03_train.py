@@ -12,9 +12,14 @@ job04 --weights reads).
 
 Ctrl-C (or SIGTERM) finishes the current step, saves and prints how to resume (--continue_train).
 
+Several processes train one model when started by torchrun (PyTorch DDP's launcher; README, "job03 on
+several GPUs or machines"): each takes --batch_size pairs of every step's global batch, gradients are
+averaged, batch norm uses the global batch's statistics, rank 0 alone logs, scores and saves.
+
 examples:
   python job03_train.py --level species --preset demo
   python job03_train.py --level community --preset paper --gpu_ids 0 --amp
+  torchrun --standalone --nproc_per_node 4 job03_train.py --level species --preset paper --amp
 """
 
 from util.cli import run_main
@@ -27,6 +32,8 @@ def main(argv=None) -> int:
     result = train(opt)
     if not result.finished:
         return 130
+    if not result.main_process:
+        return 0  # under torchrun, rank 0 writes and reports
     save_weights_options(result.run_dir, result.final_weights)  # the settings travel with the weights
     print(f"job03: trained {opt.name} for {result.epoch} epochs on {opt.device}; checkpoints and logs in "
           f"{result.run_dir}, generator in {result.final_weights}")

@@ -9,6 +9,7 @@ Modules:
     options   job03 / job04 flags (pix2pix's names), presets, devices, a run's saved options
     tile_settings  the spectrogram settings of a model's training tiles: read, kept in train_opt.json, checked
     train     job03's loop: sampling, logging, per-epoch scores, exact resume, Ctrl-C
+    distributed  job03 under torchrun: process group, global batches, gradient averaging, global batch norm
     scoring   a generator over test pairs: pixel F1, SSIM, LPIPS, images and CSV tables
 
 May import from util.errors, util.files, util.metrics, util.cli, util.signal and util.labels.

@@ -13,6 +13,10 @@ gradient during G's update, and gradients are set to None rather than zeroed (Py
 ``torch.compile`` is optional: it was slower on our 2-core CPU. ``bench/bench_train.py --ablation`` measures
 each choice.
 
+Under torchrun (``world``, :mod:`util.gan.distributed`) each process steps on its share of the global batch:
+batch norm takes the global batch's statistics, gradients are averaged over processes before each optimiser
+step, and the colour cross-entropy is re-weighted so that the averaged loss is the global batch's.
+
 Typical use (what ``job03_train.py`` does)::
 
     config = Pix2PixConfig(input_nc=1, output_nc=3, device="cpu")
@@ -42,7 +46,8 @@ from torch.optim import lr_scheduler
 
 from util.errors import UserError
 from util.files import atomic_path
-from util.gan import losses, networks
+from util.gan import distributed, losses, networks
+from util.gan.distributed import World
 
 LR_POLICIES = ("linear", "step", "plateau", "cosine")
 
@@ -111,8 +116,9 @@ class Pix2PixModel:
     visual_names = ["real_A", "fake_B", "real_B"]
     model_names = ["G", "D"]
 
-    def __init__(self, opt, is_train: bool = True):
+    def __init__(self, opt, is_train: bool = True, world: World | None = None):
         self.config = config = Pix2PixConfig.from_options(opt)
+        self.world = world or World(device=config.device)  # torchrun's processes (util.gan.distributed)
         _check_config(config)
         self.device = torch.device(config.device)
         self.is_train = is_train
@@ -123,6 +129,8 @@ class Pix2PixModel:
         self.netD = networks.define_D(config.input_nc + config.output_nc, config.ndf, config.netD,
                                       config.n_layers_D, config.norm, config.init_type,
                                       config.init_gain).to(self.device)
+        for net in (self.netG, self.netD):
+            distributed.share_network(net, self.world)  # several processes: global batch norm, rank 0's weights
         if self.device.type == "cpu" and config.gemm_max_pixels > 0:
             for net in (self.netG, self.netD):
                 networks.use_gemm_convolutions(net, config.gemm_max_pixels)
@@ -249,6 +257,8 @@ class Pix2PixModel:
             loss_G = loss_G_GAN + loss_G_L1
             if self.criterionCE is not None:
                 loss_G_CE = self.criterionCE(self.fake_B, self.real_B)
+                if self.world.distributed:
+                    loss_G_CE = loss_G_CE * self._ce_share()
                 loss_G = loss_G + loss_G_CE
                 self.loss_G_CE = loss_G_CE.detach()
         self._step(loss_G, self.optimizer_G, self.scalers[0])
@@ -257,11 +267,23 @@ class Pix2PixModel:
     def _step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler) -> None:
         if self.use_amp:
             scaler.scale(loss).backward()
+            distributed.average_gradients(optimizer, self.world)
             scaler.step(optimizer)
             scaler.update()
         else:
             loss.backward()
+            distributed.average_gradients(optimizer, self.world)
             optimizer.step()
+
+    def _ce_share(self) -> torch.Tensor:
+        """On N processes: this process's share of the global batch's class weight, times N.
+
+        The colour cross-entropy is a mean weighted by each pixel's class weight; scaled by this, the mean of the
+        N processes' losses (and gradients) is the weighted mean over the global batch, as one process computes.
+        """
+        with torch.no_grad():
+            local = self.criterionCE.weight[losses.nearest_colour_index(self.real_B, self.criterionCE.colors)].sum()
+            return local * self.world.size / distributed.sum_over_ranks(local, self.world)
 
     def _autocast(self):
         return torch.autocast("cuda") if self.use_amp else contextlib.nullcontext()

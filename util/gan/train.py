@@ -9,10 +9,15 @@ draw with --sample_balance / --sample_rarity), crops from (seed, epoch, index), 
 holds both networks, both optimisers, the schedules, the epoch, the iteration within the epoch and every
 RNG state. A run stopped at any step (Ctrl-C, SIGTERM) and resumed with ``--continue_train`` ends with
 the same weights, on CPU with the same seed, as a run never stopped.
+
+Under torchrun (:mod:`util.gan.distributed`) the same loop runs in every process on its share of each global
+batch; rank 0 alone logs, scores and saves (the state file then holds every process's RNG states), and a stop
+request on any process stops all after the same step.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import signal
@@ -37,7 +42,9 @@ from util.files import (
     level_generator_file,
     net_file,
 )
+from util.gan import distributed
 from util.gan.dataset import AlignedPairDataset, label_statistics
+from util.gan.distributed import World
 from util.gan.losses import balanced_class_weights
 from util.gan.model import Pix2PixConfig, Pix2PixModel
 from util.gan.options import run_dir, save_train_options, split_dir
@@ -111,7 +118,11 @@ def set_rng_states(states: dict) -> None:
 
 
 class StopRequest:
-    """Turns the first Ctrl-C / SIGTERM into a request to stop after the current step; a second one stops at once."""
+    """Turns the first Ctrl-C / SIGTERM into a request to stop after the current step; a second one stops at once.
+
+    (torchrun passes a signal it gets on to each process once; it kills them if they have not ended within its
+    --shutdown_timeout, 30 s by default.)
+    """
 
     def __init__(self):
         self.requested = False
@@ -141,17 +152,19 @@ class TrainResult:
     iteration: int
     run_dir: str
     final_weights: str | None
+    main_process: bool = True      # False in torchrun's processes other than rank 0, which write nothing
 
 
 def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) -> TrainResult:
-    """Train (or resume) a pix2pix model: job03's whole run.
+    """Train (or resume) a pix2pix model: job03's whole run, in this process or as one of torchrun's.
 
     Parameters
     ----------
     opt : argparse.Namespace
         job03's options after :func:`util.gan.options.finish_options` (dataroot, level, preset sizes, losses,
         schedule, seed, ...). Pairs are read from ``<dataroot>/train_<level>_samples``; the per-epoch scores
-        (metrics.csv) from ``<dataroot>/<score_split>_<level>_samples`` (val by default).
+        (metrics.csv) from ``<dataroot>/<score_split>_<level>_samples`` (val by default). Under torchrun
+        ``opt.device`` becomes this process's device (``cuda:LOCAL_RANK`` on CUDA).
     stop_after_step : callable, optional
         ``stop_after_step(global_step) -> bool``; True stops the run there as Ctrl-C does (state saved,
         resumable). Used by tests and by ``bench/sweep_demo.py`` to score a run part-way.
@@ -162,32 +175,43 @@ def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) 
         whether the run finished, the epoch and step it reached, the run folder and the final generator
         (``<checkpoints_dir>/<level>_net_G.pth``, None when stopped early).
     """
-    run = _prepare(opt)
-    epoch, start_iter = _start_point(opt, run.model, run.folder)
+    world = distributed.start(opt.device)
+    opt.device = world.device
+    try:
+        return _train(opt, world, stop_after_step)
+    finally:
+        distributed.stop(world)
+
+
+def _train(opt: Namespace, world: World, stop_after_step: Callable[[int], bool] | None) -> TrainResult:
+    run = _prepare(opt, world)
+    epoch, start_iter = _start_point(opt, run)
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     final = level_generator_file(opt.checkpoints_dir, opt.level)
-    if epoch > last_epoch and os.path.exists(final):
-        print(f"{run.folder}: already trained for {last_epoch} epochs; nothing to do (--overwrite starts afresh)")
-        return TrainResult(True, last_epoch, 0, run.folder, final)
-    save_train_options(opt, run.folder)
-    run.lpips = LpipsScorer(opt.lpips_weights, device="cpu")
-    if not run.lpips.available:
-        print(run.lpips.reason, file=sys.stderr)
+    if distributed.broadcast_object(epoch > last_epoch and os.path.exists(final), world):  # rank 0's folder
+        if world.is_main:
+            print(f"{run.folder}: already trained for {last_epoch} epochs; nothing to do (--overwrite starts afresh)")
+        return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main)
+    if world.is_main:
+        save_train_options(opt, run.folder)
+        run.lpips = LpipsScorer(opt.lpips_weights, device="cpu")
+        if not run.lpips.available:
+            print(run.lpips.reason, file=sys.stderr)
     with StopRequest() as stop:
         while epoch <= last_epoch:
-            stopped_at = _train_epoch(run, epoch, start_iter, lambda: stop.requested or (
-                stop_after_step is not None and stop_after_step(run.step)))
+            stopped_at = _train_epoch(run, epoch, start_iter, lambda: distributed.any_rank(stop.requested or (
+                stop_after_step is not None and stop_after_step(run.step)), world))
             if stopped_at is not None:
-                _save_state(run.model, run.folder, epoch, stopped_at)
-                run.model.save_networks(run.folder, "latest")
-                _print_resume(opt, epoch, stopped_at)
-                return TrainResult(False, epoch, stopped_at, run.folder, None)
+                _save_stopped(run, epoch, stopped_at)
+                return TrainResult(False, epoch, stopped_at, run.folder, None, world.is_main)
             _end_epoch(run, epoch)
             epoch, start_iter = epoch + 1, 0
-            _save_state(run.model, run.folder, epoch, 0)
-    run.model.save_networks(opt.checkpoints_dir, opt.level)
-    os.remove(net_file(opt.checkpoints_dir, opt.level, "D"))  # a finished level keeps G alone, as published
-    return TrainResult(True, last_epoch, 0, run.folder, final)
+            _save_state(run, epoch, 0)
+    if world.is_main:
+        run.model.save_networks(opt.checkpoints_dir, opt.level)
+        os.remove(net_file(opt.checkpoints_dir, opt.level, "D"))  # a finished level keeps G alone, as published
+    distributed.barrier(world)
+    return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main)
 
 
 @dataclass
@@ -195,6 +219,7 @@ class _Run:
     """What one training run works with."""
 
     opt: Namespace
+    world: World                       # this process among torchrun's (a run on its own: World())
     folder: str
     palette: object
     train_set: AlignedPairDataset
@@ -205,16 +230,25 @@ class _Run:
     step: int = 0                      # steps taken by this process (not counting those before a resume)
 
 
-def _prepare(opt: Namespace) -> _Run:
-    """Seed, read the pairs, weigh classes and pairs, build the model (in this order: it fixes the RNG draws)."""
+def _prepare(opt: Namespace, world: World) -> _Run:
+    """Seed, read the pairs, weigh classes and pairs, build the model (in this order: it fixes the RNG draws).
+
+    Every process builds the same model from the same seed; then, under torchrun, each draws its dropout
+    masks from its own seed (seed, rank).
+    """
     seed_everything(opt.seed)
     palette = load_palette(opt.palette, opt.decode_rule)
     train_set = AlignedPairDataset(split_dir(opt, "train"), opt.input_nc, opt.preprocess, opt.crop_size, opt.seed)
+    if world.distributed and len(train_set) < opt.batch_size * world.size:
+        raise UserError(f"{train_set.root_dir}: {len(train_set)} training pairs, fewer than one global batch "
+                        f"(--batch_size {opt.batch_size} x {world.size} processes)")
     score_set = AlignedPairDataset(_score_folder(opt), opt.input_nc)
     class_weights, pair_weights = _balance(opt, train_set, palette)
     model = Pix2PixModel(Pix2PixConfig.from_options({**vars(opt), "label_colors": palette.colors.tolist(),
-                                                     "ce_class_weights": class_weights}))
-    return _Run(opt, run_dir(opt), palette, train_set, score_set, pair_weights, model)
+                                                     "ce_class_weights": class_weights}), world=world)
+    if world.distributed:
+        torch.manual_seed(int(np.random.SeedSequence([opt.seed, world.rank]).generate_state(1)[0]))
+    return _Run(opt, world, run_dir(opt), palette, train_set, score_set, pair_weights, model)
 
 
 def _score_folder(opt: Namespace) -> str:
@@ -232,9 +266,9 @@ def _train_epoch(run: _Run, epoch: int, start_iter: int, should_stop: Callable[[
     opt = run.opt
     run.train_set.set_epoch(epoch)
     order = epoch_order(opt.seed, epoch, len(run.train_set), opt.serial_batches, run.pair_weights)
-    batches = _batches(order, opt.batch_size)
+    batches = distributed.local_batches(order, opt.batch_size, run.world)
     bar = tqdm(range(start_iter, len(batches)), desc=f"epoch {epoch}/{opt.n_epochs + opt.n_epochs_decay}",
-               unit="step", initial=start_iter, total=len(batches), disable=None)
+               unit="step", initial=start_iter, total=len(batches), disable=None if run.world.is_main else True)
     for iteration in bar:
         started = time.perf_counter()
         items = [run.train_set[i] for i in batches[iteration]]
@@ -242,21 +276,30 @@ def _train_epoch(run: _Run, epoch: int, start_iter: int, should_stop: Callable[[
         run.model.optimize_parameters()
         run.step += 1
         if (iteration + 1) % opt.print_freq == 0 or iteration + 1 == len(batches):
-            _log_losses(run.folder, epoch, iteration + 1, run.model, time.perf_counter() - started)
+            _log_losses(run, epoch, iteration + 1, time.perf_counter() - started)
         if should_stop():
             return iteration + 1
     return None
 
 
 def _end_epoch(run: _Run, epoch: int) -> None:
-    """Learning-rate update, the epoch's scores, and the checkpoints pix2pix keeps."""
+    """Learning-rate update, the epoch's scores, and the checkpoints pix2pix keeps (rank 0; the others wait)."""
     with warnings.catch_warnings():  # after a resume at an epoch's end no step has run yet: harmless
         warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
         run.model.update_learning_rate()
-    _log_metrics(run.folder, epoch, run.model, run.score_set, run.palette, run.lpips, run.opt)
-    run.model.save_networks(run.folder, "latest")
-    if run.opt.save_epoch_freq and epoch % run.opt.save_epoch_freq == 0:
-        run.model.save_networks(run.folder, epoch)
+    _check_in_step(run)
+    if run.world.is_main:
+        _log_metrics(run.folder, epoch, run.model, run.score_set, run.palette, run.lpips, run.opt)
+        run.model.save_networks(run.folder, "latest")
+        if run.opt.save_epoch_freq and epoch % run.opt.save_epoch_freq == 0:
+            run.model.save_networks(run.folder, epoch)
+    distributed.barrier(run.world)
+
+
+def _check_in_step(run: _Run) -> None:
+    """Under torchrun, every process must hold the same weights; if not, that is a bug, not the user's mistake."""
+    if not distributed.same_weights([run.model.netG, run.model.netD], run.world):
+        raise RuntimeError("torchrun's processes no longer hold the same weights (please report this)")
 
 
 def _balance(opt: Namespace, train_set: AlignedPairDataset, palette) -> tuple[list[float], np.ndarray | None]:
@@ -269,51 +312,105 @@ def _balance(opt: Namespace, train_set: AlignedPairDataset, palette) -> tuple[li
     return class_weights, sampling_weights(foreground, opt.sample_balance, presence, counts, opt.sample_rarity)
 
 
-def _start_point(opt: Namespace, model: Pix2PixModel, folder: str) -> tuple[int, int]:
+def _start_point(opt: Namespace, run: _Run) -> tuple[int, int]:
+    """(epoch, iteration) to start from, the model and RNG states loaded when resuming.
+
+    Rank 0 alone reads the run folder and decides; under torchrun it sends the others its decision (or the
+    UserError) and the state file's bytes, from which each takes the weights and its own RNG states.
+    """
+    world = run.world
+    if not world.distributed:
+        return _read_start_point(opt, run.model, run.folder, world)[:2]
+    decision = None
+    if world.is_main:
+        try:
+            decision = _read_start_point(opt, run.model, run.folder, world)
+        except UserError as error:
+            decision = error
+    decision = distributed.broadcast_object(decision, world)
+    if isinstance(decision, UserError):
+        raise decision
+    epoch, iteration, state_bytes = decision
+    if state_bytes is not None and not world.is_main:
+        state = torch.load(io.BytesIO(state_bytes), map_location=world.device, weights_only=True)
+        run.model.load_state_dict(state)
+        set_rng_states(state["progress"]["rng_ranks"][world.rank])
+    return epoch, iteration
+
+
+def _read_start_point(opt: Namespace, model: Pix2PixModel, folder: str,
+                      world: World) -> tuple[int, int, bytes | None]:
+    """Rank 0's part of :func:`_start_point`: (epoch, iteration, the state file's bytes when resuming
+    under torchrun, else None)."""
     state_path = os.path.join(folder, STATE_FILE)
     if opt.continue_train:
         if not os.path.exists(state_path):
             raise UserError(f"{state_path}: nothing to resume (train without --continue_train first)")
         model.load_state(state_path)
         extra = torch.load(state_path, map_location="cpu", weights_only=True)["progress"]
+        if extra.get("world_size", 1) != world.size:
+            raise UserError(f"{state_path}: saved by a run of {extra.get('world_size', 1)} process(es); resume it "
+                            f"with as many (torchrun --nproc_per_node / --nnodes, or no torchrun for one)")
         set_rng_states(extra["rng"])
         print(f"resuming {folder} at epoch {extra['epoch']}, step {extra['iteration']}")
-        return extra["epoch"], extra["iteration"]
+        return extra["epoch"], extra["iteration"], _read_bytes(state_path) if world.distributed else None
     if os.path.exists(state_path) and not opt.overwrite:
         extra = torch.load(state_path, map_location="cpu", weights_only=True)["progress"]
         if extra["epoch"] > opt.n_epochs + opt.n_epochs_decay:
-            return extra["epoch"], 0  # finished: the caller skips it
+            return extra["epoch"], 0, None  # finished: the caller skips it
         raise UserError(f"{folder}: an unfinished run of this name exists; resume it with --continue_train, "
                         f"start afresh with --overwrite, or choose another --name")
     if opt.overwrite:
         for name in (STATE_FILE, LOSS_LOG, METRICS_LOG):
             if os.path.exists(os.path.join(folder, name)):
                 os.remove(os.path.join(folder, name))
-    return opt.epoch_count, 0
+    return opt.epoch_count, 0, None
 
 
-def _save_state(model: Pix2PixModel, folder: str, epoch: int, iteration: int) -> None:
-    state = model.state_dict()
-    state["progress"] = {"epoch": epoch, "iteration": iteration, "rng": rng_states()}
-    with atomic_path(os.path.join(folder, STATE_FILE)) as temp:
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _save_state(run: _Run, epoch: int, iteration: int) -> None:
+    """The resumable state (rank 0 writes it; under torchrun it holds every process's RNG states)."""
+    rng = rng_states()
+    every_rank = distributed.gather_objects(rng, run.world)
+    if not run.world.is_main:
+        return
+    state = run.model.state_dict()
+    state["progress"] = {"epoch": epoch, "iteration": iteration, "rng": rng}
+    if every_rank is not None:
+        state["progress"].update(world_size=run.world.size, rng_ranks=every_rank)
+    with atomic_path(os.path.join(run.folder, STATE_FILE)) as temp:
         torch.save(state, temp)
 
 
-def _batches(order: list[int], batch_size: int) -> list[list[int]]:
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+def _save_stopped(run: _Run, epoch: int, iteration: int) -> None:
+    """After a stop request: the state and the latest networks, and how to resume (the others wait)."""
+    _save_state(run, epoch, iteration)
+    if run.world.is_main:
+        run.model.save_networks(run.folder, "latest")
+        _print_resume(run.opt, epoch, iteration, run.world)
+    distributed.barrier(run.world)
 
 
-def _print_resume(opt: Namespace, epoch: int, iteration: int) -> None:
+def _print_resume(opt: Namespace, epoch: int, iteration: int, world: World) -> None:
+    launcher = "torchrun <the same torchrun flags>" if world.distributed else "python"
     print(f"stopped at epoch {epoch}, step {iteration}; state saved in {run_dir(opt)}.\n"
-          f"resume with: python job03_train.py --dataroot {opt.dataroot} --level {opt.level} --name {opt.name} "
+          f"resume with: {launcher} job03_train.py --dataroot {opt.dataroot} --level {opt.level} --name {opt.name} "
           f"--checkpoints_dir {opt.checkpoints_dir} --preset {opt.preset} --score_split {opt.score_split} "
           f"--continue_train", file=sys.stderr)
 
 
-def _log_losses(folder: str, epoch: int, iteration: int, model: Pix2PixModel, seconds: float) -> None:
-    row = {"epoch": epoch, "iteration": iteration, **model.get_current_losses(),
-           "lr": model.get_learning_rate(), "seconds_per_step": round(seconds, 4)}
-    append_csv_row(os.path.join(folder, LOSS_LOG), row)
+def _log_losses(run: _Run, epoch: int, iteration: int, seconds: float) -> None:
+    """One loss_log.csv row; under torchrun the losses are the mean over processes (the global batch's)."""
+    losses = distributed.mean_values(run.model.get_current_losses(), run.world)
+    if not run.world.is_main:
+        return
+    row = {"epoch": epoch, "iteration": iteration, **losses,
+           "lr": run.model.get_learning_rate(), "seconds_per_step": round(seconds, 4)}
+    append_csv_row(os.path.join(run.folder, LOSS_LOG), row)
 
 
 def _log_metrics(folder: str, epoch: int, model: Pix2PixModel, score_set, palette, lpips, opt: Namespace) -> dict:
