@@ -80,3 +80,14 @@ def test_the_layering_check_sees_a_forbidden_import(tmp_path):
     module = tmp_path / "model.py"
     module.write_text("from util.evaluation.run import run_evaluation\nfrom util.files import LEVELS\n")
     assert util_imports(str(module)) == {"evaluation", "files"}
+
+
+def test_test_files_have_unique_names():
+    """pytest imports test files by base name (the test folders are not packages): two files of one name
+    in different folders stop the whole collection."""
+    names = {}
+    for folder, _, files in os.walk(os.path.join(ROOT, "tests")):
+        for name in files:
+            if name.startswith("test_") and name.endswith(".py"):
+                names.setdefault(name, []).append(os.path.relpath(os.path.join(folder, name), ROOT))
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
