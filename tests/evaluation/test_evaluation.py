@@ -340,10 +340,10 @@ def test_job06_ablation_scores_the_run_with_the_gan_term_beside_the_main_run(tin
     root, _, result, _ = tiny_run
     sheets = read_workbook(str(root / "data" / TABLE_FILES["ablation"]))
     data = sheets["data"].set_index(["level", "run"])
-    assert list(data.index) == [("species", "ablation"), ("species", "main")]    # community: no run without GAN
+    assert list(data.index) == [("species", "main"), ("species", "ablation")]    # GAN off first; community: no run with GAN
     assert "community_net_G.pth; the community level is left out" in result.stdout
     assert data.loc[("species", "main"), "lambda_GAN"] == 0 and data.loc[("species", "ablation"), "lambda_GAN"] == 1
-    assert list(data["GAN term"]) == ["GAN on", "GAN off"] and data["note"].isna().all()   # nothing else differs
+    assert list(data["GAN term"]) == ["GAN off", "GAN on"] and data["note"].isna().all()   # nothing else differs
     pixel = read_workbook(str(root / "data" / TABLE_FILES["pixel_f1"]))["data"].set_index(["level", "class"])
     assert data.loc[("species", "main"), "pixel F1"] == pytest.approx(pixel.loc[("species", "mean"), "pixel F1"],
                                                                       nan_ok=True)   # data07's code path
