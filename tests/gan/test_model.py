@@ -175,6 +175,19 @@ def test_save_networks_writes_pix2pix_layout_that_loads(tmp_path):
     assert torch.equal(other.netD.model[0].weight, model.netD.model[0].weight)
 
 
+def test_row_contrast_model_trains_and_its_saved_generator_loads_with_the_layer(tmp_path):
+    model = _model(row_contrast=0.2, lambda_GAN=0.0)
+    A, B = _pair()
+    model.set_input(A, B)
+    model.optimize_parameters()
+    path = model.save_networks(str(tmp_path), "community")[0]
+    net, config = networks.load_generator(path)
+    assert config["row_contrast"] == pytest.approx(0.2) and config["input_nc"] == 1
+    model.eval()
+    assert torch.allclose(net.eval()(A), model.generate(A), atol=1e-6)
+    assert model.netD.model[0].in_channels == 1 + 3       # D still sees the pair, A unchanged
+
+
 def test_generate_keeps_no_graph_and_modes_switch():
     model = _model()
     A, _ = _pair()

@@ -94,7 +94,10 @@ def test_infer_generator_config_reads_channels_ngf_depth_norm(netG, norm, input_
 def test_infer_generator_config_reads_resnet():
     state = networks.define_G(1, 3, 4, "resnet_6blocks", "instance").state_dict()
     assert networks.infer_generator_config(state) == {"netG": "resnet_6blocks", "n_blocks": 6, "input_nc": 1,
-                                                      "output_nc": 3, "ngf": 4, "norm": "instance"}
+                                                      "output_nc": 3, "ngf": 4, "norm": "instance", "dropout": True}
+    # without dropout the residual blocks' layers shift by one: read from the weights, so they load
+    plain = networks.define_G(1, 3, 4, "resnet_6blocks", "instance", use_dropout=False).state_dict()
+    assert networks.infer_generator_config(plain)["dropout"] is False
 
 
 def test_conv_bias_only_with_instance_norm():
@@ -160,3 +163,36 @@ def test_weights_of_another_architecture_are_user_error(tmp_path):
     torch.save({"conv.weight": torch.zeros(4, 3, 3, 3)}, broken)
     with pytest.raises(UserError, match="broken_net_G.pth"):
         networks.load_generator(str(broken))
+
+
+def test_row_contrast_adds_each_row_above_its_quantile():
+    layer = networks.RowContrast(0.2)
+    row = torch.arange(10, dtype=torch.float32)                      # quantile 0.2 of 0..9 is 1.8
+    x = torch.stack([row, torch.full((10,), -0.5)]).reshape(1, 1, 2, 10)
+    out = layer(x)
+    assert out.shape == (1, 2, 2, 10)
+    assert torch.equal(out[:, :1], x)                                  # the input first
+    assert torch.allclose(out[0, 1, 0], row - 1.8)
+    assert torch.equal(out[0, 1, 1], torch.zeros(10))                  # a flat row has no contrast
+    with pytest.raises(UserError, match="row_contrast"):
+        networks.RowContrast(1.0)
+
+
+@pytest.mark.parametrize("netG", ["unet_64", "resnet_6blocks"])
+def test_row_contrast_generator_loads_from_its_weights_alone(tmp_path, netG):
+    torch.manual_seed(0)
+    source = networks.define_G(1, 3, 4, netG, "batch", use_dropout=False, row_contrast=0.25).eval()
+    plain = networks.define_G(1, 3, 4, netG, "batch", use_dropout=False).eval()
+    first = "model.model.0.weight" if netG.startswith("unet") else "model.1.weight"
+    assert source.state_dict()[first].shape[1] == 2 and plain.state_dict()[first].shape[1] == 1
+    assert networks.ROW_CONTRAST_KEY in source.state_dict() and networks.ROW_CONTRAST_KEY not in plain.state_dict()
+    path = tmp_path / "net_G.pth"
+    torch.save(source.state_dict(), path)
+    net, config = networks.load_generator(str(path))
+    assert config["row_contrast"] == 0.25 and config["input_nc"] == 1
+    assert "row_contrast" not in networks.infer_generator_config(plain.state_dict())
+    x = torch.rand(2, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(net.eval()(x), source(x), atol=1e-6)
+        # the contrast is computed per tile: a uniformly louder tile gives the same contrast channel
+        assert torch.allclose(source.row_contrast(x + 0.3)[:, 1], source.row_contrast(x)[:, 1], atol=1e-6)

@@ -77,9 +77,11 @@ def test_each_epoch_logs_val_scores_and_the_final_generator_has_the_published_na
     assert [(r["split"], r["n_pairs"]) for r in rows] == [("val", "1"), ("val", "1")]   # 1 val pair, 2 test pairs
     assert all(float(r["pixel_f1_lo"]) == float(r["pixel_f1"]) == float(r["pixel_f1_hi"]) for r in rows)  # one clip
     final = weights(tmp_path / "species_net_G.pth")
-    assert "model.model.0.weight" in final and final["model.model.0.weight"].shape[:2] == (8, 1)
     saved = json.load(open(tmp_path / "species" / "train_opt.json"))
     assert saved["ngf"] == 8 and saved["level"] == "species" and saved["netG"] == "unet_256"
+    # the demo preset's row contrast: the first conv sees the grey and its contrast, the quantile is in the weights
+    assert saved["row_contrast"] == 0.2 and float(final["row_contrast.quantile"]) == pytest.approx(0.2)
+    assert "model.model.0.weight" in final and final["model.model.0.weight"].shape[:2] == (8, 2)
 
 
 def test_a_finished_run_is_skipped_and_an_unfinished_one_needs_continue_train_or_overwrite(dataroot, uninterrupted,

@@ -65,6 +65,7 @@ class Pix2PixConfig:
     n_layers_D: int = 3             # only with netD n_layers
     norm: str = "batch"             # batch | instance | none
     no_dropout: bool = False        # pix2pix's generator trains with dropout 0.5
+    row_contrast: float = 0.0       # G also sees each row minus its time quantile (networks.RowContrast); 0 = off
     init_type: str = "normal"       # normal | xavier | kaiming | orthogonal
     init_gain: float = 0.02
     gan_mode: str = "vanilla"       # vanilla (BCE on logits) | lsgan
@@ -125,7 +126,8 @@ class Pix2PixModel:
         self.model_names = ["G", "D"] if is_train else ["G"]  # test mode saves and loads G alone, as pix2pix
         self.use_amp = bool(config.amp) and self.device.type == "cuda"
         self.netG = networks.define_G(config.input_nc, config.output_nc, config.ngf, config.netG, config.norm,
-                                      not config.no_dropout, config.init_type, config.init_gain).to(self.device)
+                                      not config.no_dropout, config.init_type, config.init_gain,
+                                      config.row_contrast or None).to(self.device)
         self.netD = networks.define_D(config.input_nc + config.output_nc, config.ndf, config.netD,
                                       config.n_layers_D, config.norm, config.init_type,
                                       config.init_gain).to(self.device)

@@ -38,6 +38,7 @@ DISCRIMINATORS = ("basic", "n_layers", "pixel")
 NORMS = ("batch", "instance", "none")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 RESNET_BLOCKS = {"resnet_6blocks": 6, "resnet_9blocks": 9}
+ROW_CONTRAST_KEY = "row_contrast.quantile"   # the state_dict entry of a generator with a RowContrast input
 
 
 # ---------------------------------------------------------------------------------------------- norm
@@ -118,23 +119,47 @@ class UnetGenerator(nn.Module):
 
     Channels go ngf -> 2 ngf -> 4 ngf -> 8 ngf and stay at 8 ngf below; dropout (when asked) sits in the
     ``num_downs - 5`` blocks just above the innermost one (three for U-Net 256), as in pix2pix.
+    ``row_contrast`` (a quantile in (0, 1), or None): see :class:`RowContrast`.
     """
 
     def __init__(self, input_nc: int, output_nc: int, num_downs: int, ngf: int = 64, norm: str = "batch",
-                 use_dropout: bool = False):
+                 use_dropout: bool = False, row_contrast: float | None = None):
         super().__init__()
         if num_downs < 5:
             raise UserError(f"a U-Net needs at least 5 down-samplings, got {num_downs}")
+        self.input_nc = input_nc
+        self.row_contrast = RowContrast(row_contrast) if row_contrast else None
         block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
         for _ in range(num_downs - 5):
             block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout)
         for mult in (4, 2, 1):
             block = UnetSkipConnectionBlock(ngf * mult, ngf * mult * 2, submodule=block, norm=norm)
-        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
-                                             outermost=True, norm=norm)
+        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc * (2 if row_contrast else 1),
+                                             submodule=block, outermost=True, norm=norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        return self.model(x if self.row_contrast is None else self.row_contrast(x))
+
+
+class RowContrast(nn.Module):
+    """Input channels plus each channel minus its frequency row's ``quantile`` over time (our addition).
+
+    A pixel is labelled when its source stands above the background's level at that frequency; a row's low
+    quantile over the tile's time (0.2: the level that 80 % of the row's columns exceed) estimates that level
+    from the tile itself, so the second channel shows each pixel's height above its row's floor whatever the
+    site's noise level. (N, C, H, W) -> (N, 2C, H, W): the input first, then the contrast. The quantile is a
+    buffer, so it travels in the weights and :func:`load_generator` rebuilds the layer from them.
+    """
+
+    def __init__(self, quantile: float):
+        super().__init__()
+        if not 0.0 < quantile < 1.0:
+            raise UserError(f"--row_contrast {quantile:g}: a quantile between 0 and 1 (0 = off)")
+        self.register_buffer("quantile", torch.tensor(float(quantile)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        floor = torch.quantile(x.float(), float(self.quantile), dim=-1, keepdim=True).to(x.dtype)
+        return torch.cat([x, x - floor], 1)
 
 
 # ---------------------------------------------------------------------------------------------- ResNet
@@ -158,14 +183,17 @@ class ResnetBlock(nn.Module):
 
 class ResnetGenerator(nn.Module):
     """7x7 conv, two stride-2 down-samplings, ``n_blocks`` residual blocks at 4 ngf, two up-samplings, 7x7 conv,
-    Tanh."""
+    Tanh; ``row_contrast`` as in :class:`UnetGenerator`."""
 
     def __init__(self, input_nc: int, output_nc: int, ngf: int = 64, norm: str = "batch",
-                 use_dropout: bool = False, n_blocks: int = 9):
+                 use_dropout: bool = False, n_blocks: int = 9, row_contrast: float | None = None):
         super().__init__()
         norm_layer = get_norm_layer(norm)
         bias = _conv_bias(norm)
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, kernel_size=7, bias=bias), norm_layer(ngf), nn.ReLU()]
+        self.input_nc = input_nc
+        self.row_contrast = RowContrast(row_contrast) if row_contrast else None
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc * (2 if row_contrast else 1), ngf, kernel_size=7, bias=bias),
+                  norm_layer(ngf), nn.ReLU()]
         for mult in (1, 2):
             layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=bias),
                        norm_layer(ngf * mult * 2), nn.ReLU()]
@@ -178,7 +206,7 @@ class ResnetGenerator(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        return self.model(x if self.row_contrast is None else self.row_contrast(x))
 
 
 # ---------------------------------------------------------------------------------------------- discriminators
@@ -255,15 +283,17 @@ def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0
 # ---------------------------------------------------------------------------------------------- factories
 
 def define_G(input_nc: int, output_nc: int, ngf: int = 64, netG: str = "unet_256", norm: str = "batch",
-             use_dropout: bool = True, init_type: str = "normal", init_gain: float = 0.02) -> nn.Module:
+             use_dropout: bool = True, init_type: str = "normal", init_gain: float = 0.02,
+             row_contrast: float | None = None) -> nn.Module:
     """Build and initialise a generator: 'unet_256', 'unet_128', 'resnet_9blocks' or 'resnet_6blocks'.
 
     Also accepts 'unet_<N>' for any N = 2**k >= 32 (k down-samplings). pix2pix trains with dropout on.
+    ``row_contrast``: a :class:`RowContrast` quantile in front of the first convolution (None or 0: none).
     """
     if netG in RESNET_BLOCKS:
-        net = ResnetGenerator(input_nc, output_nc, ngf, norm, use_dropout, RESNET_BLOCKS[netG])
+        net = ResnetGenerator(input_nc, output_nc, ngf, norm, use_dropout, RESNET_BLOCKS[netG], row_contrast)
     else:
-        net = UnetGenerator(input_nc, output_nc, unet_depth(netG), ngf, norm, use_dropout)
+        net = UnetGenerator(input_nc, output_nc, unet_depth(netG), ngf, norm, use_dropout, row_contrast)
     return init_weights(net, init_type, init_gain)
 
 
@@ -380,8 +410,9 @@ def infer_generator_config(state_dict: dict) -> dict:
     """Read a generator's architecture from its weights (U-Net or ResNet, pix2pix layout).
 
     Returns ``dict(netG, input_nc, output_nc, ngf, norm)`` plus ``num_downs`` for a U-Net or ``n_blocks``
-    for a ResNet. ``norm`` is 'batch' when running statistics are present, else 'instance' when the
-    convolutions have biases, else 'none'. Raises ValueError for any other weights.
+    for a ResNet, and ``row_contrast`` (its quantile) for a generator with a :class:`RowContrast` input
+    (``input_nc`` is then the channels it is fed). ``norm`` is 'batch' when running statistics are present,
+    else 'instance' when the convolutions have biases, else 'none'. Raises ValueError for any other weights.
     """
     state_dict = clean_state_dict(state_dict)
     if "model.model.0.weight" in state_dict:
@@ -390,6 +421,9 @@ def infer_generator_config(state_dict: dict) -> dict:
         config = _infer_resnet(state_dict)
     else:
         raise ValueError("neither a pix2pix U-Net ('model.model.0.weight') nor a ResNet generator")
+    if ROW_CONTRAST_KEY in state_dict:
+        config["row_contrast"] = float(state_dict[ROW_CONTRAST_KEY])
+        config["input_nc"] //= 2   # the first convolution also sees the contrast channels
     if any(k.endswith("running_mean") and k[:-len("running_mean")] + "weight" in state_dict for k in state_dict):
         config["norm"] = "batch"
     else:
@@ -420,17 +454,19 @@ def _infer_resnet(state_dict: dict) -> dict:
     n_blocks = len({k.split(".")[1] for k in state_dict if ".conv_block." in k})
     last_index = max(int(k.split(".")[1]) for k in state_dict if re.fullmatch(r"model\.\d+\.weight", k))
     last = _conv_weight(state_dict, f"model.{last_index}.weight")
+    # a residual block's second conv sits at index 6 after a Dropout, at 5 without one; the index must match
+    dropout = not any(re.search(r"\.conv_block\.5\.weight$", k) for k in state_dict)
     return {"netG": f"resnet_{n_blocks}blocks", "n_blocks": n_blocks, "input_nc": int(first.shape[1]),
-            "output_nc": int(last.shape[0]), "ngf": int(first.shape[0])}
+            "output_nc": int(last.shape[0]), "ngf": int(first.shape[0]), "dropout": dropout}
 
 
 def build_generator(config: dict, use_dropout: bool = True) -> nn.Module:
     """The (uninitialised) generator a config from :func:`infer_generator_config` describes."""
     if config["netG"].startswith("resnet"):
         return ResnetGenerator(config["input_nc"], config["output_nc"], config["ngf"], config["norm"],
-                               use_dropout, config["n_blocks"])
+                               config.get("dropout", use_dropout), config["n_blocks"], config.get("row_contrast"))
     return UnetGenerator(config["input_nc"], config["output_nc"], config["num_downs"], config["ngf"],
-                         config["norm"], use_dropout)
+                         config["norm"], use_dropout, config.get("row_contrast"))
 
 
 def _read_state_dict(path: str, device) -> dict:

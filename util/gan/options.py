@@ -46,17 +46,17 @@ PRESETS = {
     # pix2pix as published: the GAN term, L1 only, Adam 2e-4 / beta1 0.5, dropout 0.5, each pair once per epoch.
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
                   save_epoch_freq=5, lambda_GAN=1.0, lambda_CE=0.0, ce_class_balance=0.0, sample_balance=0.0,
-                  sample_rarity=0.0, lr=2e-4, beta1=0.5, no_dropout=False),
+                  sample_rarity=0.0, lr=2e-4, beta1=0.5, no_dropout=False, row_contrast=0.0),
     # Our recipe for 2 CPU cores (README, "The recipe"): no GAN term (D costs half of each step and did not
     # raise pixel F1 at equal steps), the colour cross-entropy with class weights, balanced sampling,
     # Adam 1e-3 / beta1 0.9, no dropout. demo: 3 200 steps on make demo's 640 pairs; cpu: the reference run
     # (14 epochs of 2 000 pairs, README).
     "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=3, n_epochs_decay=2,
                  save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=0.5, sample_balance=0.5,
-                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True),
+                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2),
     "cpu": dict(netG="unet_256", ngf=32, ndf=32, batch_size=1, n_epochs=8, n_epochs_decay=6,
                 save_epoch_freq=2, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=0.5, sample_balance=0.5,
-                sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True),
+                sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2),
 }
 
 
@@ -100,6 +100,10 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
                        help="no dropout in the generator (preset: dropout 0.5, as pix2pix, in paper)")
     group.add_argument("--dropout", dest="no_dropout", action="store_false", default=None,
                        help="dropout 0.5 in the generator's inner decoder layers, as pix2pix (preset)")
+    group.add_argument("--row_contrast", type=float, default=None, metavar="QUANTILE",
+                       help="the generator also sees each frequency row minus its QUANTILE over the tile's time "
+                            "(the row's noise floor), so a pixel's height above the site's noise is in its input; "
+                            "kept in the weights; 0 = off, as pix2pix (preset)")
     group.add_argument("--init_type", default=_MODEL.init_type, help=" | ".join(networks.INIT_TYPES))
     group.add_argument("--init_gain", type=float, default=_MODEL.init_gain, help="scale of the initial weights")
     group.add_argument("--input_nc", type=int, default=_MODEL.input_nc, help="channels of A (spectrogram grey: 1)")

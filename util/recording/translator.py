@@ -96,6 +96,8 @@ def as_translator(generator, device: str | torch.device = "cpu", input_nc: int |
 
 
 def _first_conv_channels(net: nn.Module) -> int:
+    if isinstance(getattr(net, "input_nc", None), int):   # our generators say it (their first conv may see more)
+        return net.input_nc
     for module in net.modules():
         if isinstance(module, nn.Conv2d):
             return module.in_channels
