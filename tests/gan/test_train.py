@@ -183,3 +183,14 @@ def test_rarity_weights_favour_pairs_showing_a_rare_class():
     both = sampling_weights(np.array([0.0, 0.1, 0.1, 0.3]), 0.5, presence, counts, 1.0)
     assert both == pytest.approx(weights * (np.array([0.0, 0.1, 0.1, 0.3]) + 1e-3) ** 0.5)
     assert sampling_weights(np.zeros(4), 0, presence, counts, 0.0) is None
+
+
+@pytest.mark.parametrize("level, balance", [("species", 0.5), ("community", 0.25)])
+def test_a_preset_value_may_differ_by_level_and_a_flag_still_wins(level, balance):
+    from util.gan.options import finish_options, train_parser
+    opt = finish_options(train_parser("t").parse_args(["--preset", "demo", "--level", level]))
+    assert opt.ce_class_balance == balance and opt.row_contrast == 0.2 and opt.lambda_GAN == 0.0
+    opt = finish_options(train_parser("t").parse_args(["--preset", "demo", "--level", level, "--ce_class_balance", "0.1"]))
+    assert opt.ce_class_balance == 0.1
+    paper = finish_options(train_parser("t").parse_args(["--preset", "paper", "--level", level]))
+    assert paper.row_contrast == 0.0 and paper.ce_class_balance == 0.0

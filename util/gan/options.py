@@ -42,6 +42,10 @@ from util.labels.palette import DECODE_RULES
 _MODEL = Pix2PixConfig()  # the flags' defaults are the model's own
 SCORE_SPLITS = tuple(split for split in SPLITS if split != "train")   # what job03 may score after each epoch
 
+# A preset value may differ by level ({level: value}). The colour cross-entropy's class weights: on val, the
+# community model over-painted insect and human at 0.5 and found them at 0.25, where the species model lost
+# its rare species (README, "The recipe").
+RECIPE_CLASS_BALANCE = {"species": 0.5, "community": 0.25}
 PRESETS = {
     # pix2pix as published: the GAN term, L1 only, Adam 2e-4 / beta1 0.5, dropout 0.5, each pair once per epoch.
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
@@ -52,10 +56,12 @@ PRESETS = {
     # Adam 1e-3 / beta1 0.9, no dropout. demo: 3 200 steps on make demo's 640 pairs; cpu: the reference run
     # (14 epochs of 2 000 pairs, README).
     "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=3, n_epochs_decay=2,
-                 save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=0.5, sample_balance=0.5,
+                 save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
+                 sample_balance=0.5,
                  sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2),
     "cpu": dict(netG="unet_256", ngf=32, ndf=32, batch_size=1, n_epochs=8, n_epochs_decay=6,
-                save_epoch_freq=2, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=0.5, sample_balance=0.5,
+                save_epoch_freq=2, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
+                sample_balance=0.5,
                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2),
 }
 
@@ -187,7 +193,7 @@ def finish_options(opt: argparse.Namespace) -> argparse.Namespace:
     """Fill preset values and the level's defaults into flags left unset."""
     for key, value in PRESETS[getattr(opt, "preset", "paper")].items():
         if getattr(opt, key, None) is None:
-            setattr(opt, key, value)
+            setattr(opt, key, value[opt.level] if isinstance(value, dict) else value)
     if opt.batch_size is None:
         opt.batch_size = 1
     if opt.name is None:
