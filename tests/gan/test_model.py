@@ -308,3 +308,23 @@ def test_without_the_gan_term_the_discriminator_is_not_trained():
 def test_negative_gan_weight_is_refused():
     with pytest.raises(UserError, match="lambda_GAN"):
         _model(lambda_GAN=-1.0)
+
+
+def test_colour_cross_entropy_equals_cross_entropy_of_minus_squared_distances():
+    colors = [[0, 0, 0], [255, 0, 0], [0, 255, 0], [255, 128, 0], [255, 255, 255]]
+    loss = ColourCrossEntropy(colors, temperature=0.7, class_weights=[0.5, 1, 2, 3, 4])
+    torch.manual_seed(3)
+    fake = (torch.rand(2, 3, 8, 8) * 2 - 1).requires_grad_()
+    real = loss.colors[torch.randint(0, 5, (2, 8, 8))].permute(0, 3, 1, 2)   # label images: palette colours
+    target = losses.nearest_colour_index(real, loss.colors)
+    # the rule written out: per pixel, the squared distance to every colour, ties to the earlier colour
+    distances = ((real[:, None] - loss.colors[None, :, :, None, None]) ** 2).sum(2)
+    assert torch.equal(target, distances.argmin(1))
+    value = loss(fake, real)
+    reference = torch.nn.functional.cross_entropy(loss.scores(fake), target, weight=loss.weight)
+    assert torch.allclose(value, reference, atol=1e-5)
+    grad, = torch.autograd.grad(value, fake)
+    reference_grad, = torch.autograd.grad(reference, fake)
+    assert torch.allclose(grad, reference_grad, atol=1e-6)
+    tie = torch.tensor([[-1.0, -1.0, 0.0]]).reshape(1, 3, 1, 1)                # half-way from black to blue
+    assert losses.nearest_colour_index(tie, torch.tensor([[-1.0, -1, -1], [-1, -1, 1]])).item() == 0

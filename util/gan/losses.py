@@ -25,8 +25,16 @@ def nearest_colour_index(images: torch.Tensor, colors: torch.Tensor) -> torch.Te
     ``images`` [N, 3, H, W], ``colors`` [K, 3] (background first, already in [-1, 1]) -> [N, H, W] int64.
     Ties go to the earlier colour, as in :func:`util.labels.palette.nearest_colour`.
     """
-    diff = images.float()[:, None] - colors[None, :, :, None, None]    # [N, K, 3, H, W]
-    return (diff * diff).sum(2).argmin(1)
+    x = images.float()
+    best = index = None
+    for k, colour in enumerate(colors):          # one colour at a time: several times faster than an argmin
+        dist = (x - colour[None, :, None, None]).square_().sum(1)   # over a (N, K, 3, H, W) difference on a CPU
+        if best is None:
+            best, index = dist, torch.zeros(dist.shape, dtype=torch.int64, device=dist.device)
+        else:
+            index[dist < best] = k                   # strict: ties keep the earlier colour
+            best = torch.minimum(best, dist)
+    return index
 
 
 class GANLoss(nn.Module):
@@ -93,10 +101,17 @@ class ColourCrossEntropy(nn.Module):
         diff = image.float()[:, None] - self.colors[None, :, :, None, None]
         return -(diff * diff).sum(2) / self.temperature
 
+    def logits(self, image: torch.Tensor) -> torch.Tensor:
+        """:meth:`scores` plus |pixel|^2 / temperature, the same for every colour of a pixel, so the same
+        cross-entropy and gradient; computed as 2 pixel . colour - |colour|^2 without the (N, K, 3, H, W)
+        difference (half the time of a training step's loss for the species palette's 9 colours)."""
+        dot = torch.einsum("nchw,kc->nkhw", image.float(), self.colors)
+        return (2 * dot - (self.colors * self.colors).sum(1)[None, :, None, None]) / self.temperature
+
     def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             target = nearest_colour_index(real, self.colors)
-        return nn.functional.cross_entropy(self.scores(fake), target, weight=self.weight) * self.scale
+        return nn.functional.cross_entropy(self.logits(fake), target, weight=self.weight) * self.scale
 
 
 def balanced_class_weights(counts, power: float, cap: float = 100.0) -> list[float]:
