@@ -174,6 +174,8 @@ def test_row_contrast_adds_each_row_above_its_quantile():
     assert torch.equal(out[:, :1], x)                                  # the input first
     assert torch.allclose(out[0, 1, 0], row - 1.8)
     assert torch.equal(out[0, 1, 1], torch.zeros(10))                  # a flat row has no contrast
+    wide = torch.randn(3, 1, 4, 37)
+    assert torch.allclose(layer(wide)[:, 1:], wide - torch.quantile(wide, 0.2, dim=-1, keepdim=True), atol=1e-6)
     with pytest.raises(UserError, match="row_contrast"):
         networks.RowContrast(1.0)
 
