@@ -8,7 +8,7 @@ which lets a small generator learn rare classes in minutes (the demo preset uses
 
 Speed on CPU comes from choices that leave the numerics alone (losses equal a plain pix2pix loop to float
 rounding): Adam's fused kernel instead of its per-tensor loop, and the deep, few-pixel convolutions computed
-as plain matrix products (:func:`util.gan.networks.use_gemm_convolutions`). As in pix2pix, D's weights get no
+as plain matrix products (:func:`util.gan.gemm.use_gemm_convolutions`). As in pix2pix, D's weights get no
 gradient during G's update, and gradients are set to None rather than zeroed (PyTorch's default).
 ``torch.compile`` is optional: it was slower on our 2-core CPU. ``bench/bench_train.py --ablation`` measures
 each choice.
@@ -46,7 +46,7 @@ from torch.optim import lr_scheduler
 
 from util.errors import UserError
 from util.files import atomic_path
-from util.gan import distributed, losses, networks
+from util.gan import distributed, gemm, losses, networks
 from util.gan.distributed import World
 
 LR_POLICIES = ("linear", "step", "plateau", "cosine")
@@ -135,7 +135,7 @@ class Pix2PixModel:
             distributed.share_network(net, self.world)  # several processes: global batch norm, rank 0's weights
         if self.device.type == "cpu" and config.gemm_max_pixels > 0:
             for net in (self.netG, self.netD):
-                networks.use_gemm_convolutions(net, config.gemm_max_pixels)
+                gemm.use_gemm_convolutions(net, config.gemm_max_pixels)
         self.criterionGAN = losses.GANLoss(config.gan_mode).to(self.device)
         self.criterionL1 = losses.L1Loss(config.lambda_L1)
         self.criterionCE = None  # our colour cross-entropy, only when lambda_CE > 0
