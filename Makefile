@@ -42,13 +42,15 @@ demo: $(STAMP)
 	$(PY) job00_synth_data.py --out . --n_train $(DEMO_N_TRAIN) --n_val $(DEMO_N_VAL) --n_test $(DEMO_N_TEST) \
 		--seed $(DEMO_SEED)
 	# the two levels train side by side, one torch thread each: on 2 cores that is about twice the steps per
-	# second of one run after the other (README, "The demo"); species' progress goes to its log
+	# second of one run after the other (README, "What the demo shows"); species' progress goes to its log
 	mkdir -p out_gan_mdl
 	OMP_NUM_THREADS=1 $(PY) job03_train.py --level species --preset demo --seed $(DEMO_SEED) --num_threads 1 \
 		> out_gan_mdl/species_train.log 2>&1 & species=$$!; \
 	OMP_NUM_THREADS=1 $(PY) job03_train.py --level community --preset demo --seed $(DEMO_SEED) --num_threads 1; \
 	community=$$?; wait $$species; species=$$?; \
-	echo "species (out_gan_mdl/species_train.log):"; grep "pixel F1" out_gan_mdl/species_train.log | tail -n 1; \
+	echo "species (out_gan_mdl/species_train.log):"; \
+	if [ $$species -eq 0 ]; then grep "pixel F1" out_gan_mdl/species_train.log | tail -n 1; \
+	else tr '\r' '\n' < out_gan_mdl/species_train.log | tail -n 5; fi; \
 	test $$species -eq 0 && test $$community -eq 0
 	$(PY) job04_test.py --level species
 	$(PY) job04_test.py --level community
