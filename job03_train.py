@@ -34,9 +34,11 @@ def main(argv=None) -> int:
         return 130
     if not result.main_process:
         return 0  # under torchrun, rank 0 writes and reports
-    save_weights_options(result.run_dir, result.final_weights)  # the settings travel with the weights
+    # the settings travel with the weights
+    save_weights_options(result.run_dir, result.final_weights, selected_epoch=result.selected_epoch)
+    chosen = "" if result.selected_epoch == result.epoch else f" (epoch {result.selected_epoch}, the best on {opt.score_split})"
     print(f"job03: trained {opt.name} for {result.epoch} epochs on {opt.device}; checkpoints and logs in "
-          f"{result.run_dir}, generator in {result.final_weights}")
+          f"{result.run_dir}, generator in {result.final_weights}{chosen}")
     return 0
 
 

@@ -39,8 +39,16 @@ from util.gan.train import sampling_weights  # noqa: E402
 from util.labels.palette import load_palette  # noqa: E402
 
 
-def load(folder: str) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_set(folder: str, limit: int = 0) -> AlignedPairDataset:
+    """The pairs of ``folder``, the first ``limit`` only when limit > 0."""
     pairs = AlignedPairDataset(folder)
+    if limit > 0:
+        pairs.paths = pairs.paths[:limit]
+    return pairs
+
+
+def load(folder: str, limit: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    pairs = pair_set(folder, limit)
     items = [pairs[i] for i in range(len(pairs))]
     return torch.stack([x["A"] for x in items]), torch.stack([x["B"] for x in items])
 
@@ -64,6 +72,7 @@ def main() -> None:
     parser.add_argument("--level", default="species")
     parser.add_argument("--tag", default="probe")
     parser.add_argument("--images", type=int, default=2400, help="training images in all")
+    parser.add_argument("--n_train", type=int, default=0, help="train on the first N pairs only (0: all)")
     parser.add_argument("--every", type=int, default=800, help="score val every this many images")
     parser.add_argument("--batch_size", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 lets two probes share 2 cores)")
@@ -75,10 +84,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     palette = load_palette(args.level)
-    train_A, train_B = load(split_folder(args.root, "train", args.level))
+    train_A, train_B = load(split_folder(args.root, "train", args.level), args.n_train)
     val_A, val_B = load(split_folder(args.root, "val", args.level))
     colors = to_signed(torch.as_tensor(palette.colors, dtype=torch.float32))
-    counts, foreground, presence = label_statistics(AlignedPairDataset(split_folder(args.root, "train", args.level)),
+    counts, foreground, presence = label_statistics(pair_set(split_folder(args.root, "train", args.level), args.n_train),
                                                     palette.colors)
     fields = dict(input_nc=1, output_nc=3, ngf=16, ndf=16, lambda_CE=30.0, label_colors=palette.colors.tolist(),
                   ce_class_weights=balanced_class_weights(counts, args.ce_class_balance)

@@ -22,9 +22,10 @@ SPLITS = ("train", "val", "test")           # job00's splits, in the order they 
 DATAROOT = "input_img"                      # pairs: <dataroot>/<split>_<level>_samples
 CHECKPOINTS_DIR = "out_gan_mdl"             # runs: <checkpoints_dir>/<name>/
 TRAIN_OPT_FILE = "train_opt.json"           # a run's options, beside its checkpoints
-METRICS_LOG = "metrics.csv"                 # a run's per-epoch scores on the test pairs
+METRICS_LOG = "metrics.csv"                 # a run's per-epoch scores on its --score_split pairs (val)
 LOSS_LOG = "loss_log.csv"                   # a run's losses every --print_freq steps
 STATE_FILE = "latest_state.pth"             # a run's resumable training state
+BEST_LABEL = "best"                         # <run>/best_net_G.pth: the epoch scored best (--select_epoch best)
 
 
 # --------------------------------------------------------------------------- layout

@@ -15,7 +15,7 @@ import torch
 from conftest import ROOT
 
 from util.gan.options import finish_options, train_parser
-from util.gan.train import epoch_order, sampling_weights, train
+from util.gan.train import best_epoch, epoch_order, sampling_weights, train
 from util.synth import generate_dataset
 
 # the demo recipe with the GAN term on, so that resuming is checked for D (its weights, optimiser and RNG) too
@@ -84,6 +84,39 @@ def test_each_epoch_logs_val_scores_and_the_final_generator_has_the_published_na
     assert "model.model.0.weight" in final and final["model.model.0.weight"].shape[:2] == (8, 2)
 
 
+def test_the_delivered_generator_is_the_epoch_scored_best_on_val(dataroot, uninterrupted):
+    with open(uninterrupted / "species" / "metrics.csv") as handle:
+        scores = [float(r["pixel_f1"]) for r in csv.DictReader(handle)]
+    best = 1 + int(np.argmax(scores))   # the earliest of equal scores
+    final = weights(uninterrupted / "species_net_G.pth")
+    for kept in (weights(uninterrupted / "species" / f"{best}_net_G.pth"),
+                 weights(uninterrupted / "species" / "best_net_G.pth")):
+        assert final.keys() == kept.keys() and all(torch.equal(final[k], kept[k]) for k in final)
+    # job03 on the finished run does nothing but say which epoch its generator is, beside the weights
+    again = run_job("job03_train.py", "--dataroot", dataroot, "--checkpoints_dir", str(uninterrupted), *TINY)
+    assert again.returncode == 0, again.stderr
+    assert json.load(open(uninterrupted / "species_net_G.train_opt.json"))["selected_epoch"] == best
+
+
+def test_select_epoch_last_delivers_the_last_epoch(dataroot, tmp_path):
+    result = train(options(dataroot, tmp_path, "--select_epoch", "last"))
+    assert result.selected_epoch == 2 and not (tmp_path / "species" / "best_net_G.pth").exists()
+    final, last = weights(tmp_path / "species_net_G.pth"), weights(tmp_path / "species" / "latest_net_G.pth")
+    assert all(torch.equal(final[k], last[k]) for k in final)
+
+
+def test_best_epoch_reads_the_scored_split_and_keeps_the_earliest_of_equals(tmp_path):
+    rows = [("1", "val", "0.3"), ("2", "val", "0.5"), ("3", "val", "0.5"), ("4", "val", "nan"), ("5", "test", "0.9"),
+            ("6", "val", "0.45")]
+    with open(tmp_path / "metrics.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["epoch", "split", "pixel_f1"])
+        writer.writerows(rows)
+    assert best_epoch(str(tmp_path), "val") == 2
+    assert best_epoch(str(tmp_path), "test") == 5
+    assert best_epoch(str(tmp_path / "none"), "val") is None
+
+
 def test_a_finished_run_is_skipped_and_an_unfinished_one_needs_continue_train_or_overwrite(dataroot, uninterrupted,
                                                                                             tmp_path):
     again = run_job("job03_train.py", "--dataroot", dataroot, "--checkpoints_dir", str(uninterrupted), *TINY)
@@ -120,7 +153,7 @@ def test_job04_scores_every_test_pair_with_the_options_the_run_was_trained_with(
     result = run_job("job04_test.py", "--dataroot", dataroot, "--checkpoints_dir", str(tmp_path), "--name", "community",
                      "--results_dir", str(tmp_path / "out"), "--gpu_ids", "-1")
     assert result.returncode == 0, result.stderr
-    out = tmp_path / "out" / "community" / "test_latest"
+    out = tmp_path / "out" / "community" / "test_best"   # the demo preset keeps the epoch scored best
     images = sorted(os.listdir(out / "images"))
     assert len(images) == 3 * 2 and images[0].endswith("_fake_B.png")
     summary = next(csv.DictReader(open(out / "summary.csv")))

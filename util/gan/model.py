@@ -382,10 +382,11 @@ class Pix2PixModel:
         except (RuntimeError, KeyError, ValueError) as exc:
             raise UserError(f"{path}: saved with other network settings ({' '.join(str(exc).split())[:160]})") from None
 
-    def save_networks(self, save_dir: str, epoch_label: str | int) -> list[str]:
-        """Write ``<label>_net_G.pth`` and ``<label>_net_D.pth`` (bare state_dicts, pix2pix's layout). Returns paths."""
+    def save_networks(self, save_dir: str, epoch_label: str | int, names: list[str] | None = None) -> list[str]:
+        """Write ``<label>_net_G.pth`` and ``<label>_net_D.pth`` (bare state_dicts, pix2pix's layout), or only
+        the networks in ``names``. Returns paths."""
         paths = []
-        for name in self.model_names:
+        for name in names or self.model_names:
             path = os.path.join(save_dir, f"{epoch_label}_net_{name}.pth")
             net = getattr(self, f"net{name}")
             _atomic_save({k: v.detach().cpu() for k, v in net.state_dict().items()}, path)

@@ -22,6 +22,7 @@ import torch
 from util.cli import HelpFormatter
 from util.errors import UserError
 from util.files import (
+    BEST_LABEL,
     CHECKPOINTS_DIR,
     DATAROOT,
     LEVELS,
@@ -41,6 +42,7 @@ from util.labels.palette import DECODE_RULES
 
 _MODEL = Pix2PixConfig()  # the flags' defaults are the model's own
 SCORE_SPLITS = tuple(split for split in SPLITS if split != "train")   # what job03 may score after each epoch
+SELECT_EPOCH = ("last", "best")    # which epoch's generator a run delivers (--select_epoch)
 
 # A preset value may differ by level ({level: value}). The colour cross-entropy's class weights: on val, the
 # community model over-painted insect and human at 0.5 and found them at 0.25, where the species model lost
@@ -50,19 +52,20 @@ PRESETS = {
     # pix2pix as published: the GAN term, L1 only, Adam 2e-4 / beta1 0.5, dropout 0.5, each pair once per epoch.
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
                   save_epoch_freq=5, lambda_GAN=1.0, lambda_CE=0.0, ce_class_balance=0.0, sample_balance=0.0,
-                  sample_rarity=0.0, lr=2e-4, beta1=0.5, no_dropout=False, row_contrast=0.0),
+                  sample_rarity=0.0, lr=2e-4, beta1=0.5, no_dropout=False, row_contrast=0.0,
+                  select_epoch="last"),
     # Our recipe for 2 CPU cores (README, "The recipe"): no GAN term (D costs half of each step and did not
     # raise pixel F1 at equal steps), the colour cross-entropy with class weights, balanced sampling,
-    # Adam 1e-3 / beta1 0.9, no dropout. demo: 3 200 steps on make demo's 640 pairs; cpu: the reference run
+    # Adam 1e-3 / beta1 0.9, no dropout, the generator of the epoch scored best on val. demo: 3 200 steps on make demo's 640 pairs; cpu: the reference run
     # (14 epochs of 2 000 pairs, README).
     "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=3, n_epochs_decay=2,
                  save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                  sample_balance=0.5,
-                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2),
+                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best"),
     "cpu": dict(netG="unet_256", ngf=32, ndf=32, batch_size=1, n_epochs=8, n_epochs_decay=6,
                 save_epoch_freq=2, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                 sample_balance=0.5,
-                sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2),
+                sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best"),
 }
 
 
@@ -162,6 +165,10 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--score_split", choices=SCORE_SPLITS, default="val",
                        help="the split scored after every epoch (metrics.csv): val, where settings are chosen; "
                             "test is only for reporting (job04)")
+    group.add_argument("--select_epoch", choices=SELECT_EPOCH, default=None,
+                       help="which epoch's generator the run delivers (<checkpoints_dir>/<level>_net_G.pth, and "
+                            "job04's default): last, as pix2pix, or best, the epoch with the highest pixel F1 on "
+                            "--score_split (kept as <run>/best_net_G.pth) (preset)")
     group.add_argument("--max_test_images", type=int, default=0,
                        help="pairs of --score_split scored after each epoch (0 = all)")
 
@@ -182,7 +189,9 @@ def test_parser(description: str) -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
     _add_common(parser)
-    parser.add_argument("--epoch", default="latest", help="which saved networks to use: latest, or an epoch number")
+    parser.add_argument("--epoch", default="auto",
+                        help="which saved networks to use: auto (the run's choice: best when it kept the epoch "
+                             "scored best on val, --select_epoch best; else latest), latest, best, or an epoch number")
     parser.add_argument("--weights", default=None,
                         help="a generator .pth (ours or pix2pix's, e.g. species_net_G.pth) instead of --name/--epoch")
     parser.add_argument("--results_dir", default="out_img", help="where results are written")
@@ -244,9 +253,10 @@ def save_train_options(opt: argparse.Namespace, folder: str) -> str:
                       {**vars(opt), SETTINGS_KEY: training_tile_settings(folders)})
 
 
-def save_weights_options(folder: str, weights_path: str) -> str:
-    """Copy a run's train_opt.json beside a generator file it wrote (``<stem>.train_opt.json``); returns its path."""
-    return write_json(weights_options_file(weights_path), load_train_options(folder))
+def save_weights_options(folder: str, weights_path: str, **extra) -> str:
+    """Copy a run's train_opt.json beside a generator file it wrote (``<stem>.train_opt.json``), with ``extra``
+    keys (job03: ``selected_epoch``, the epoch the weights are from); returns its path."""
+    return write_json(weights_options_file(weights_path), {**load_train_options(folder), **extra})
 
 
 def find_weights_options(weights_path: str) -> str | None:
@@ -286,6 +296,8 @@ def finish_test_options(opt: argparse.Namespace) -> argparse.Namespace:
             opt.name = opt.level
         opt.train_options_path = os.path.join(run_dir(opt), TRAIN_OPT_FILE)
         opt.train_options = read_options_file(opt.train_options_path)
+        if opt.epoch == "auto":
+            opt.epoch = BEST_LABEL if os.path.isfile(net_file(run_dir(opt), BEST_LABEL, "G")) else "latest"
         opt.weights = net_file(run_dir(opt), opt.epoch, "G")
         opt.epoch_label = str(opt.epoch)
         if not os.path.exists(opt.weights):

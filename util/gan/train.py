@@ -17,9 +17,12 @@ request on any process stops all after the same step.
 
 from __future__ import annotations
 
+import csv
 import io
+import math
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -34,6 +37,7 @@ from tqdm import tqdm
 
 from util.errors import UserError
 from util.files import (
+    BEST_LABEL,
     LOSS_LOG,
     METRICS_LOG,
     STATE_FILE,
@@ -153,6 +157,7 @@ class TrainResult:
     run_dir: str
     final_weights: str | None
     main_process: bool = True      # False in torchrun's processes other than rank 0, which write nothing
+    selected_epoch: int | None = None  # the epoch whose generator final_weights holds (--select_epoch)
 
 
 def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) -> TrainResult:
@@ -191,7 +196,7 @@ def _train(opt: Namespace, world: World, stop_after_step: Callable[[int], bool] 
     if distributed.broadcast_object(epoch > last_epoch and os.path.exists(final), world):  # rank 0's folder
         if world.is_main:
             print(f"{run.folder}: already trained for {last_epoch} epochs; nothing to do (--overwrite starts afresh)")
-        return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main)
+        return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main, _selected_epoch(opt, run.folder))
     if world.is_main:
         save_train_options(opt, run.folder)
         run.lpips = LpipsScorer(opt.lpips_weights, device="cpu")
@@ -207,11 +212,15 @@ def _train(opt: Namespace, world: World, stop_after_step: Callable[[int], bool] 
             _end_epoch(run, epoch)
             epoch, start_iter = epoch + 1, 0
             _save_state(run, epoch, 0)
+    selected = None
     if world.is_main:
-        run.model.save_networks(opt.checkpoints_dir, opt.level)
-        os.remove(net_file(opt.checkpoints_dir, opt.level, "D"))  # a finished level keeps G alone, as published
+        run.model.save_networks(opt.checkpoints_dir, opt.level, ["G"])  # a finished level keeps G alone, as published
+        selected = _selected_epoch(opt, run.folder)
+        if selected != last_epoch:
+            with atomic_path(final) as temp:
+                shutil.copyfile(net_file(run.folder, BEST_LABEL), temp)
     distributed.barrier(world)
-    return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main)
+    return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main, selected)
 
 
 @dataclass
@@ -291,9 +300,40 @@ def _end_epoch(run: _Run, epoch: int) -> None:
     if run.world.is_main:
         _log_metrics(run.folder, epoch, run.model, run.score_set, run.palette, run.lpips, run.opt)
         run.model.save_networks(run.folder, "latest")
+        if run.opt.select_epoch == "best" and best_epoch(run.folder, run.opt.score_split) == epoch:
+            run.model.save_networks(run.folder, BEST_LABEL, ["G"])
         if run.opt.save_epoch_freq and epoch % run.opt.save_epoch_freq == 0:
             run.model.save_networks(run.folder, epoch)
     distributed.barrier(run.world)
+
+
+def best_epoch(folder: str, split: str) -> int | None:
+    """The epoch with the highest pixel F1 on ``split`` in a run's metrics.csv (the earliest of equals); None
+    when it holds no score of that split."""
+    path = os.path.join(folder, METRICS_LOG)
+    if not os.path.isfile(path):
+        return None
+    best = None
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            f1 = float(row.get("pixel_f1") or "nan")
+            if row.get("split") != split or math.isnan(f1):
+                continue
+            score = (f1, -int(row["epoch"]))
+            best = score if best is None or score > best else best
+    return None if best is None else -best[1]
+
+
+def _selected_epoch(opt: Namespace, folder: str) -> int:
+    """The epoch whose generator a finished run delivers: the last, or with --select_epoch best the one
+    scored best on --score_split (whose copy is <run>/best_net_G.pth)."""
+    last_epoch = opt.n_epochs + opt.n_epochs_decay
+    if opt.select_epoch != "best":
+        return last_epoch
+    best = best_epoch(folder, opt.score_split)
+    if best is None or not os.path.isfile(net_file(folder, BEST_LABEL)):
+        return last_epoch
+    return best
 
 
 def _check_in_step(run: _Run) -> None:
