@@ -17,7 +17,8 @@ Whole recordings (--wav FILE|DIR): for each recording, <results_dir>/<stem>/ get
   once); the tables are written here, the same files as a one-process run; recordings that failed
   are listed, and in <results_dir>/failed_recordings.txt.
 
-The generator is the run's <epoch>_net_G.pth (architecture read from the weights, level, palette and
+The generator is the run's <epoch>_net_G.pth (--epoch auto: best_net_G.pth when job03 kept the epoch scored
+best on val, else latest_net_G.pth; architecture read from the weights, level, palette and
 spectrogram settings from its train_opt.json) or any pix2pix generator given with --weights (settings
 from <stem>.train_opt.json beside it, else --sr --n_fft --hop_length). Batch norm uses its running
 statistics and dropout is off, so runs are repeatable.

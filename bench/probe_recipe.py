@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import json
 import os
 import sys
@@ -66,6 +67,24 @@ def mean_f1(pred: torch.Tensor, true: torch.Tensor, n_colors: int) -> tuple[floa
     return float(np.mean(per_class)), [round(f, 2) for f in per_class]
 
 
+def val_f1(net: torch.nn.Module, val_A: torch.Tensor, val_true: torch.Tensor, colors: torch.Tensor):
+    """Val pixel F1 (mean over classes) and per class, ``net`` in eval mode for the scoring."""
+    was_training = net.training
+    net.eval()
+    with torch.inference_mode():
+        pred = classes(torch.cat([net(val_A[i:i + 8]) for i in range(0, len(val_A), 8)]), colors)
+    net.train(was_training)
+    return mean_f1(pred, val_true, len(colors))
+
+
+def update_average(average: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for kept, new in zip(average.parameters(), net.parameters()):
+            kept.lerp_(new, 1.0 - decay)
+        for kept, new in zip(average.buffers(), net.buffers()):
+            kept.copy_(new)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", required=True, help="job00's input_img folder (train and val pairs)")
@@ -79,6 +98,8 @@ def main() -> None:
     parser.add_argument("--ce_class_balance", type=float, default=0.5)
     parser.add_argument("--sample_balance", type=float, default=0.5)
     parser.add_argument("--sample_rarity", type=float, default=0.0)
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="also score an exponential average of G's weights with this decay (0: off)")
     parser.add_argument("--cfg", default="", help="Pix2PixConfig fields, e.g. 'lambda_GAN=0.0,lr=1e-3'")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -98,22 +119,25 @@ def main() -> None:
     weights = sampling_weights(foreground, args.sample_balance, presence, counts, args.sample_rarity)
     p = None if weights is None else weights / weights.sum()
     rng, val_true = np.random.default_rng(0), classes(val_B, colors)
+    average = copy.deepcopy(model.netG) if args.ema > 0 else None
     seen, trained = 0, 0.0
     while seen < args.images:
         started = time.perf_counter()
         index = rng.choice(len(train_A), size=args.batch_size, replace=True, p=p)
         model.set_input(train_A[index], train_B[index])
         model.optimize_parameters()
+        if average is not None:
+            update_average(average, model.netG, args.ema)
         trained += time.perf_counter() - started
         seen += args.batch_size
         if seen % args.every < args.batch_size:
-            model.netG.eval()
-            with torch.inference_mode():
-                pred = classes(torch.cat([model.netG(val_A[i:i + 8]) for i in range(0, len(val_A), 8)]), colors)
-            model.netG.train()
-            f1, per_class = mean_f1(pred, val_true, len(colors))
-            print(json.dumps({"tag": args.tag, "level": args.level, "images": seen, "train_sec": round(trained),
-                              "val_pixel_f1": round(f1, 3), "per_class": per_class}), flush=True)
+            f1, per_class = val_f1(model.netG, val_A, val_true, colors)
+            line = {"tag": args.tag, "level": args.level, "images": seen, "train_sec": round(trained),
+                    "val_pixel_f1": round(f1, 3), "per_class": per_class}
+            if average is not None:
+                ema_f1, ema_per_class = val_f1(average, val_A, val_true, colors)
+                line.update(ema_val_pixel_f1=round(ema_f1, 3), ema_per_class=ema_per_class)
+            print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":

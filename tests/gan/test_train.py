@@ -208,6 +208,18 @@ def test_balanced_epoch_order_is_repeatable_and_favours_labelled_pairs():
     assert sorted(epoch_order(7, 3, 4, False, None)) == [0, 1, 2, 3]
 
 
+def test_epoch_size_takes_another_share_of_a_large_set_each_epoch():
+    first, second = epoch_order(7, 1, 100, False, None, 30), epoch_order(7, 2, 100, False, None, 30)
+    assert len(first) == len(set(first)) == 30 and len(second) == 30 and first != second
+    assert epoch_order(7, 1, 100, False, None, 30) == first                   # repeatable from (seed, epoch)
+    assert epoch_order(7, 1, 100, False, None, 100) == epoch_order(7, 1, 100, False, None)   # as before
+    longer = epoch_order(7, 1, 4, False, None, 10)                           # more than the set: whole shuffles
+    assert sorted(longer[:4]) == sorted(longer[4:8]) == [0, 1, 2, 3] and len(longer) == 10
+    weights = sampling_weights(np.array([0.0, 0.5, 0.5, 0.0]), 1.0)
+    assert len(epoch_order(7, 1, 4, False, weights, 9)) == 9
+    assert epoch_order(7, 1, 3, True, None, 5) == [0, 1, 2, 0, 1]
+
+
 def test_rarity_weights_favour_pairs_showing_a_rare_class():
     counts = np.array([1000, 100, 10])                   # background, a common class, a rare class
     presence = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1]], dtype=bool)

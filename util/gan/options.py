@@ -155,6 +155,10 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
                             "(no flips or resizing: a flip reverses time, a resize shifts frequency)")
     group.add_argument("--crop_size", type=int, default=256, help="crop width in frames with --preprocess crop")
     group.add_argument("--serial_batches", action="store_true", help="take pairs in order instead of shuffled")
+    group.add_argument("--epoch_size", type=int, default=0,
+                       help="training pairs an epoch draws (0 = as many as there are, as pix2pix); fewer than the "
+                            "set holds: each epoch trains on another share of a large set, with a val score and a "
+                            "checkpoint every N pairs")
     group.add_argument("--continue_train", action="store_true", help="resume from the latest saved state")
     group.add_argument("--overwrite", action="store_true",
                        help="start the run afresh even if a run of this --name exists (its files are replaced)")

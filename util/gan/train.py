@@ -63,18 +63,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def epoch_order(seed: int, epoch: int, n_items: int, serial: bool, weights: np.ndarray | None = None) -> list[int]:
+def epoch_order(seed: int, epoch: int, n_items: int, serial: bool, weights: np.ndarray | None = None,
+                size: int = 0) -> list[int]:
     """The order in which an epoch visits the training pairs (repeatable from seed and epoch).
 
-    With ``weights`` (one per pair), the epoch draws ``n_items`` pairs with replacement, each with
-    probability proportional to its weight (--sample_balance, --sample_rarity); otherwise every pair once, shuffled.
+    With ``weights`` (one per pair), the epoch draws ``size`` pairs (0: ``n_items``) with replacement, each
+    with probability proportional to its weight (--sample_balance, --sample_rarity); otherwise every pair once,
+    shuffled, or with ``size`` the first ``size`` of that shuffle when fewer (--epoch_size: each epoch another
+    share of a large set), several shuffles end to end when more.
     """
+    size = size or n_items
     if serial:
-        return list(range(n_items))
+        return [i % n_items for i in range(size)]
     rng = np.random.default_rng([seed, epoch])
     if weights is None:
-        return rng.permutation(n_items).tolist()
-    return rng.choice(n_items, size=n_items, replace=True, p=weights / weights.sum()).tolist()
+        rounds = -(-size // n_items)
+        return np.concatenate([rng.permutation(n_items) for _ in range(rounds)])[:size].tolist()
+    return rng.choice(n_items, size=size, replace=True, p=weights / weights.sum()).tolist()
 
 
 def sampling_weights(foreground: np.ndarray, power: float, presence: np.ndarray | None = None,
@@ -274,7 +279,7 @@ def _train_epoch(run: _Run, epoch: int, start_iter: int, should_stop: Callable[[
     """pix2pix's inner loop over one epoch's batches from ``start_iter``; the iteration it stopped after, or None."""
     opt = run.opt
     run.train_set.set_epoch(epoch)
-    order = epoch_order(opt.seed, epoch, len(run.train_set), opt.serial_batches, run.pair_weights)
+    order = epoch_order(opt.seed, epoch, len(run.train_set), opt.serial_batches, run.pair_weights, opt.epoch_size)
     batches = distributed.local_batches(order, opt.batch_size, run.world)
     bar = tqdm(range(start_iter, len(batches)), desc=f"epoch {epoch}/{opt.n_epochs + opt.n_epochs_decay}",
                unit="step", initial=start_iter, total=len(batches), disable=None if run.world.is_main else True)
