@@ -6,9 +6,10 @@ logged after every epoch (--score_split: val, where settings and epochs are chos
 only reported, by job04; make val with job00_synth_data.py --n_val N). Writes <checkpoints_dir>/<name>/:
 train_opt.json, loss_log.csv, metrics.csv (epoch, split, n_pairs, ssim, lpips, pixel_f1 with its 95 %
 interval over clips pixel_f1_lo / pixel_f1_hi, f1_<class>...), latest_net_G.pth / latest_net_D.pth, a
-resumable latest_state.pth and per-epoch copies; at the end <checkpoints_dir>/<level>_net_G.pth and beside it
-<level>_net_G.train_opt.json (the run's options, with the spectrogram settings of its training tiles, which
-job04 --weights reads).
+resumable latest_state.pth and per-epoch copies (with --select_epoch best also best_net_G.pth, the epoch scored
+best so far); at the end <checkpoints_dir>/<level>_net_G.pth (the last epoch's generator, or the best
+epoch's) and beside it <level>_net_G.train_opt.json (the run's options, with the spectrogram settings of its
+training tiles, which job04 --weights reads, and selected_epoch).
 
 Ctrl-C (or SIGTERM) finishes the current step, saves and prints how to resume (--continue_train).
 

@@ -125,7 +125,8 @@ def _keep_weights_at_each_epoch_end(rank: int) -> None:
 
     def keep_weights(run, epoch):
         end_epoch(run, epoch)
-        torch.save({"G": run.model.netG.state_dict(), "D": run.model.netD.state_dict()},
+        torch.save({"G": run.model.netG.state_dict(), "D": run.model.netD.state_dict(),
+                    "average": run.model.output_generator.state_dict()},
                    os.path.join(run.opt.checkpoints_dir, f"rank{rank}_epoch{epoch}.pth"))
 
     train_module._end_epoch = keep_weights
@@ -158,10 +159,12 @@ def test_two_processes_train_one_model_with_the_same_weights_on_every_rank(runs)
     out, results = runs
     assert results[0]["whole"] == (True, 2, 0, True) and results[1]["whole"] == (True, 2, 0, False)
     rank0, rank1 = (weights(out / "whole" / f"rank{rank}_epoch2.pth") for rank in range(2))
-    for net in ("G", "D"):
+    for net in ("G", "D", "average"):
         assert all(torch.equal(rank0[net][k], rank1[net][k]) for k in rank0[net])
     saved = weights(out / "whole" / "species_net_G.pth")                             # rank 0 wrote it
-    assert all(torch.equal(saved[k], rank0["G"][k]) for k in saved)
+    selected = train_module.best_epoch(str(out / "whole" / "species"), "val")        # the demo preset's choice
+    kept = weights(out / "whole" / f"rank0_epoch{selected}.pth")["average"]          # its weights' average
+    assert all(torch.equal(saved[k], kept[k]) for k in saved)
     first = weights(out / "whole" / "rank0_epoch1.pth")["G"]
     assert any(not torch.equal(first[k], rank0["G"][k]) for k in first)              # it did train
     with open(out / "whole" / "species" / "metrics.csv") as handle:

@@ -47,6 +47,7 @@ from torch.optim import lr_scheduler
 from util.errors import UserError
 from util.files import atomic_path
 from util.gan import distributed, gemm, losses, networks
+from util.gan.averaging import WeightAverage
 from util.gan.distributed import World
 
 LR_POLICIES = ("linear", "step", "plateau", "cosine")
@@ -66,6 +67,7 @@ class Pix2PixConfig:
     norm: str = "batch"             # batch | instance | none
     no_dropout: bool = False        # pix2pix's generator trains with dropout 0.5
     row_contrast: float = 0.0       # G also sees each row minus its time quantile (networks.RowContrast); 0 = off
+    ema_decay: float = 0.0          # score and save an average of G's weights (averaging.WeightAverage); 0 = off
     init_type: str = "normal"       # normal | xavier | kaiming | orthogonal
     init_gain: float = 0.02
     gan_mode: str = "vanilla"       # vanilla (BCE on logits) | lsgan
@@ -136,6 +138,8 @@ class Pix2PixModel:
         if self.device.type == "cpu" and config.gemm_max_pixels > 0:
             for net in (self.netG, self.netD):
                 gemm.use_gemm_convolutions(net, config.gemm_max_pixels)
+        # the generator job03 scores and saves: the average of G's weights when kept, else G itself
+        self.average = WeightAverage(self.netG, config.ema_decay) if is_train and config.ema_decay > 0 else None
         self.criterionGAN = losses.GANLoss(config.gan_mode).to(self.device)
         self.criterionL1 = losses.L1Loss(config.lambda_L1)
         self.criterionCE = None  # our colour cross-entropy, only when lambda_CE > 0
@@ -233,6 +237,8 @@ class Pix2PixModel:
         if self.config.lambda_GAN > 0:
             self._update_D()
         self._update_G()
+        if self.average is not None:
+            self.average.update(self.netG)
 
     def _update_D(self) -> None:
         _set_requires_grad(self.netD, True)
@@ -322,21 +328,31 @@ class Pix2PixModel:
     def train(self) -> "Pix2PixModel":
         """Batch norm from batch statistics, dropout on (pix2pix's test script also runs G this way)."""
         self.netG.train(), self.netD.train()
+        if self.average is not None:
+            self.average.module.train()
         return self
 
     def eval(self) -> "Pix2PixModel":
         """Batch norm from running statistics, dropout off (pix2pix's --eval)."""
         self.netG.eval(), self.netD.eval()
+        if self.average is not None:
+            self.average.module.eval()
         return self
 
+    @property
+    def output_generator(self) -> nn.Module:
+        """The generator that is scored and saved: the average of G's weights (--ema_decay), else G."""
+        return self.netG if self.average is None else self.average.module
+
     def generate(self, A: torch.Tensor) -> torch.Tensor:
-        """G(A) for A (N, input_nc, H, W) in [-1, 1] -> (N, output_nc, H, W) in [-1, 1], on A's device.
+        """G(A) for A (N, input_nc, H, W) in [-1, 1] -> (N, output_nc, H, W) in [-1, 1], on A's device
+        (G: :attr:`output_generator`, the average of G's weights when --ema_decay keeps one).
 
         Runs in the current mode (see :meth:`train` / :meth:`eval`; in train mode, as pix2pix's test script
         without --eval, dropout is on and batch norm uses, and updates, batch statistics). No gradients kept.
         """
         with torch.inference_mode(), self._autocast():
-            fake = self.netG(A.to(self.device))
+            fake = self.output_generator(A.to(self.device))
         return fake.float().to(A.device)
 
     # ------------------------------------------------------------------------------------------ saving
@@ -347,7 +363,8 @@ class Pix2PixModel:
                 "optimizer_G": self.optimizer_G.state_dict(), "optimizer_D": self.optimizer_D.state_dict(),
                 "schedulers": [s.state_dict() for s in self.schedulers],
                 "scalers": [s.state_dict() for s in self.scalers],
-                "epoch_count": self.epoch_count, "config": dataclasses.asdict(self.config)}
+                "epoch_count": self.epoch_count, "config": dataclasses.asdict(self.config),
+                **({"average": self.average.state_dict()} if self.average is not None else {})}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict`, so training continues exactly where it stopped."""
@@ -356,6 +373,8 @@ class Pix2PixModel:
         self.optimizer_G.load_state_dict(state["optimizer_G"])
         self.optimizer_D.load_state_dict(state["optimizer_D"])
         self.epoch_count = state["epoch_count"]
+        if self.average is not None:
+            self.average.load_state_dict(state["average"])
         for scheduler, saved in zip(self.schedulers, state["schedulers"]):
             scheduler.load_state_dict(saved)
         for scaler, saved in zip(self.scalers, state.get("scalers", [])):
@@ -384,11 +403,11 @@ class Pix2PixModel:
 
     def save_networks(self, save_dir: str, epoch_label: str | int, names: list[str] | None = None) -> list[str]:
         """Write ``<label>_net_G.pth`` and ``<label>_net_D.pth`` (bare state_dicts, pix2pix's layout), or only
-        the networks in ``names``. Returns paths."""
+        the networks in ``names``; G is :attr:`output_generator`. Returns paths."""
         paths = []
         for name in names or self.model_names:
             path = os.path.join(save_dir, f"{epoch_label}_net_{name}.pth")
-            net = getattr(self, f"net{name}")
+            net = self.output_generator if name == "G" else getattr(self, f"net{name}")
             _atomic_save({k: v.detach().cpu() for k, v in net.state_dict().items()}, path)
             paths.append(path)
         return paths

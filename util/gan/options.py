@@ -53,19 +53,21 @@ PRESETS = {
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
                   save_epoch_freq=5, lambda_GAN=1.0, lambda_CE=0.0, ce_class_balance=0.0, sample_balance=0.0,
                   sample_rarity=0.0, lr=2e-4, beta1=0.5, no_dropout=False, row_contrast=0.0,
-                  select_epoch="last"),
+                  select_epoch="last", ema_decay=0.0),
     # Our recipe for 2 CPU cores (README, "The recipe"): no GAN term (D costs half of each step and did not
     # raise pixel F1 at equal steps), the colour cross-entropy with class weights, balanced sampling,
-    # Adam 1e-3 / beta1 0.9, no dropout, the generator of the epoch scored best on val. demo: 3 200 steps on make demo's 640 pairs; cpu: the reference run
+    # Adam 1e-3 / beta1 0.9, no dropout, an average of G's weights, the epoch scored best on val. demo: 3 200 steps on make demo's 640 pairs; cpu: the reference run
     # (14 epochs of 2 000 pairs, README).
     "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=3, n_epochs_decay=2,
                  save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                  sample_balance=0.5,
-                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best"),
+                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
+                 ema_decay=0.995),
     "cpu": dict(netG="unet_256", ngf=32, ndf=32, batch_size=1, n_epochs=8, n_epochs_decay=6,
                 save_epoch_freq=2, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                 sample_balance=0.5,
-                sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best"),
+                sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
+                ema_decay=0.995),
 }
 
 
@@ -144,6 +146,10 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
                             "the pair shows) ** this (times --sample_balance's weight), so pairs with rare classes "
                             "come more often; 0 = off (preset)")
     group.add_argument("--lr", type=float, default=None, help="Adam's initial learning rate (preset)")
+    group.add_argument("--ema_decay", type=float, default=None,
+                       help="score and save an exponential moving average of the generator's weights with this "
+                            "decay (it averages over about 1 / (1 - decay) steps; the weights themselves keep "
+                            "training); 0 = off, as pix2pix (preset)")
     group.add_argument("--beta1", type=float, default=None, help="Adam's beta1 (preset)")
     group.add_argument("--lr_policy", default=_MODEL.lr_policy, help=" | ".join(LR_POLICIES))
     group.add_argument("--lr_decay_iters", type=int, default=_MODEL.lr_decay_iters, help="epochs between steps of the step policy")
