@@ -9,8 +9,10 @@ STAMP  := $(VENV)/.installed-requirements
 
 # The demo's embedded default: a small synthetic set, fixed seed, the demo preset on the CPU.
 DEMO_SEED    ?= 0
-DEMO_N_TRAIN ?= 640
-DEMO_N_VAL   ?= 40
+# 3 200 training soundscapes, of which each of the 5 epochs draws 640 (--epoch_size in the demo preset), and 80
+# val soundscapes on which the epoch is chosen (README, "The recipe")
+DEMO_N_TRAIN ?= 3200
+DEMO_N_VAL   ?= 80
 DEMO_N_TEST  ?= 40
 DEMO_CLIP    := syn00001
 DEMO_WAV     := input_wav/test/$(DEMO_CLIP)

@@ -245,7 +245,7 @@ def test_ablation_difference_is_gan_on_minus_off_and_says_which_is_better():
 
 # --------------------------------------------------------------------------- job06 end to end
 
-TINY = ["--preset", "demo", "--ngf", "8", "--ndf", "8", "--n_epochs", "1", "--n_epochs_decay", "0",
+TINY = ["--preset", "demo", "--epoch_size", "0", "--ngf", "8", "--ndf", "8", "--n_epochs", "1", "--n_epochs_decay", "0",
         "--gpu_ids", "-1", "--seed", "3", "--print_freq", "100"]
 COLUMNS = {
     "ssim_lpips": ["epoch", "community ssim", "community lpips", "species ssim", "species lpips"],

@@ -30,7 +30,7 @@ train_module = importlib.import_module("util.gan.train")   # the module (util.ga
 
 # 4 pairs, 2 epochs; with the GAN term, so that D (its batch norm, optimiser and gradients) is shared too;
 # a U-Net 128 on 128-frame crops of the tiles keeps the test fast
-TINY = ["--preset", "demo", "--lambda_GAN", "1", "--ngf", "8", "--ndf", "8", "--netG", "unet_128",
+TINY = ["--preset", "demo", "--epoch_size", "0", "--lambda_GAN", "1", "--ngf", "8", "--ndf", "8", "--netG", "unet_128",
         "--preprocess", "crop", "--crop_size", "128", "--n_epochs", "1",
         "--n_epochs_decay", "1", "--print_freq", "1", "--gpu_ids", "-1", "--seed", "3",
         "--lpips_weights", os.path.join(os.sep, "nowhere", "alexnet.pth")]   # LPIPS skipped: faster

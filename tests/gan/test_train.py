@@ -19,7 +19,7 @@ from util.gan.train import best_epoch, epoch_order, sampling_weights, train
 from util.synth import generate_dataset
 
 # the demo recipe with the GAN term on, so that resuming is checked for D (its weights, optimiser and RNG) too
-TINY = ["--preset", "demo", "--lambda_GAN", "1", "--ngf", "8", "--ndf", "8", "--n_epochs", "1",
+TINY = ["--preset", "demo", "--epoch_size", "0", "--lambda_GAN", "1", "--ngf", "8", "--ndf", "8", "--n_epochs", "1",
         "--n_epochs_decay", "1", "--print_freq", "1", "--gpu_ids", "-1", "--seed", "3"]
 
 

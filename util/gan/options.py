@@ -53,21 +53,22 @@ PRESETS = {
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
                   save_epoch_freq=5, lambda_GAN=1.0, lambda_CE=0.0, ce_class_balance=0.0, sample_balance=0.0,
                   sample_rarity=0.0, lr=2e-4, beta1=0.5, no_dropout=False, row_contrast=0.0,
-                  select_epoch="last", ema_decay=0.0),
+                  select_epoch="last", ema_decay=0.0, epoch_size=0),
     # Our recipe for 2 CPU cores (README, "The recipe"): no GAN term (D costs half of each step and did not
     # raise pixel F1 at equal steps), the colour cross-entropy with class weights, balanced sampling,
-    # Adam 1e-3 / beta1 0.9, no dropout, an average of G's weights, the epoch scored best on val. demo: 3 200 steps on make demo's 640 pairs; cpu: the reference run
+    # Adam 1e-3 / beta1 0.9, no dropout, an average of G's weights, the epoch scored best on val.
+    # demo: 5 epochs of 640 pairs (3 200 steps) drawn from make demo's 3 200; cpu: the reference run
     # (14 epochs of 2 000 pairs, README).
     "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=3, n_epochs_decay=2,
                  save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                  sample_balance=0.5,
                  sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
-                 ema_decay=0.995),
+                 ema_decay=0.995, epoch_size=640),
     "cpu": dict(netG="unet_256", ngf=32, ndf=32, batch_size=1, n_epochs=8, n_epochs_decay=6,
                 save_epoch_freq=2, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                 sample_balance=0.5,
                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
-                ema_decay=0.995),
+                ema_decay=0.995, epoch_size=2000),
 }
 
 
@@ -161,10 +162,11 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
                             "(no flips or resizing: a flip reverses time, a resize shifts frequency)")
     group.add_argument("--crop_size", type=int, default=256, help="crop width in frames with --preprocess crop")
     group.add_argument("--serial_batches", action="store_true", help="take pairs in order instead of shuffled")
-    group.add_argument("--epoch_size", type=int, default=0,
+    group.add_argument("--epoch_size", type=int, default=None,
                        help="training pairs an epoch draws (0 = as many as there are, as pix2pix); fewer than the "
                             "set holds: each epoch trains on another share of a large set, with a val score and a "
-                            "checkpoint every N pairs")
+                            "checkpoint every N pairs (preset: demo 640, cpu 2000, so their step counts do not "
+                            "depend on the set's size)")
     group.add_argument("--continue_train", action="store_true", help="resume from the latest saved state")
     group.add_argument("--overwrite", action="store_true",
                        help="start the run afresh even if a run of this --name exists (its files are replaced)")
