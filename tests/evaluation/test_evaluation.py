@@ -12,8 +12,10 @@ from conftest import ROOT
 
 from util.evaluation.ablation import DIFFERENCE, NOT_TOLD_APART, RunScores, better, data_columns, difference_rows
 from util.evaluation.classification import classification_table
+from util.evaluation.context import Evaluation
 from util.evaluation.denoising import EMPTY_MASK, TRUE_MASK, denoising_scores, denoising_table
 from util.evaluation.occupancy import occupancy_table
+from util.evaluation.options import EvaluationOptions
 from util.evaluation.pixel_f1 import CEILING, clip_pixel_counts, pixel_counts, pixel_f1_table
 from util.evaluation.profiles import frequency_profile_table
 from util.evaluation.registry import TABLE_FILES
@@ -415,3 +417,10 @@ def test_job06_without_generators_makes_what_it_can_and_names_the_missing_files(
     assert "species_net_G.pth: no such generator" in errors[0] and "data02_frequency_quantification.xlsx" in errors[0]
     assert "community_net_G.pth: no such generator" in errors[1] and "data05_source_separation.xlsx" in errors[1]
     assert sorted(os.listdir(tmp_path / "d")) == ["data01_ssim_lpips.xlsx", "figures"]
+
+
+def test_max_train_tiles_gives_the_baselines_the_first_tiles_only(tiny_run):
+    root = str(tiny_run[0])
+    every = Evaluation(EvaluationOptions(root=root)).train_tiles
+    first = Evaluation(EvaluationOptions(root=root, max_train_tiles=2)).train_tiles
+    assert len(every) == 6 and [t.stem for t in first] == [t.stem for t in every[:2]]

@@ -49,7 +49,8 @@ class Evaluation:
 
     @property
     def train_tiles(self) -> list[Tile]:
-        return self._cached("train_tiles", lambda: load_tiles(self.opt.root, "train", self.palettes, ("species",)))
+        return self._cached("train_tiles", lambda: load_tiles(self.opt.root, "train", self.palettes, ("species",),
+                                                              max_tiles=self.opt.max_train_tiles))
 
     @property
     def choice_split(self) -> str:

@@ -36,6 +36,8 @@ class EvaluationOptions:
         The seed job00 made the data with, for the about sheets; None reads it from job00's record.
     max_test_tiles : int
         Use only the first N test tiles (0: all).
+    max_train_tiles : int
+        The baselines (NMF bases, CNNs) learn from the first N training tiles only (0: all).
     min_true_pixels : int
         A class is present in a tile with at least this many pixels in its true class map.
     occupancy_min_pixels : int
@@ -86,6 +88,7 @@ class EvaluationOptions:
     seed: int = 0
     data_seed: int | None = None
     max_test_tiles: int = 0
+    max_train_tiles: int = 0
     min_true_pixels: int = DEFAULT_MIN_TRUE_PIXELS
     occupancy_min_pixels: int = 1
     gan_threshold: str = "per_species"
