@@ -9,9 +9,9 @@ STAMP  := $(VENV)/.installed-requirements
 
 # The demo's embedded default: a small synthetic set, fixed seed, the demo preset on the CPU.
 DEMO_SEED    ?= 0
-# 3 200 training soundscapes, of which each of the 5 epochs draws 640 (--epoch_size in the demo preset), and 80
-# val soundscapes on which the epoch is chosen (README, "The recipe")
-DEMO_N_TRAIN ?= 3200
+# 640 training soundscapes (each of the demo preset's 5 epochs draws 640 pairs) and 80 val soundscapes, on which
+# the epoch is chosen (README, "The recipe")
+DEMO_N_TRAIN ?= 640
 DEMO_N_VAL   ?= 80
 DEMO_N_TEST  ?= 40
 DEMO_CLIP    := syn00001
@@ -19,10 +19,8 @@ DEMO_WAV     := input_wav/test/$(DEMO_CLIP)
 DEMO_LONG    := out_img/demo/long_recording
 # job06 at the demo's size: one CNN baseline (ResNet50; VGG16 took 8.5 of the demo's minutes) at 64 px for
 # 4 epochs, and NMF with fewer frames and iterations (the full settings are job06's defaults; README,
-# "What the demo shows"); the baselines learn from the first 640 of the 3 200 training tiles (their training
-# is most of job06's time). make demo DEMO_EVAL="--cnn_models resnet50,vgg16 ..." puts VGG16 back.
-DEMO_EVAL    ?= --cnn_models resnet50 --cnn_epochs 4 --cnn_image_size 64 --nmf_iter 100 --nmf_max_frames 5000 \
-	--max_train_tiles 640
+# "What the demo shows"). make demo DEMO_EVAL="--cnn_models resnet50,vgg16 ..." puts VGG16 back.
+DEMO_EVAL    ?= --cnn_models resnet50 --cnn_epochs 4 --cnn_image_size 64 --nmf_iter 100 --nmf_max_frames 5000
 # make ablation: the same generators trained with the GAN term on, for data08_ablation.xlsx
 ABLATION_DIR ?= out_gan_mdl_gan
 

@@ -77,7 +77,7 @@ def parse_args(argv=None):
     parser.add_argument("--max_test_tiles", type=int, default=0, help="use only the first N test tiles (0 = all)")
     parser.add_argument("--max_train_tiles", type=int, default=0,
                         help="the baselines (NMF bases, CNN classifiers) learn from the first N training tiles only "
-                             "(0 = all); make demo: 640 of its 3 200")
+                             "(0 = all), to keep their training short on a large set")
     parser.add_argument("--overwrite", action="store_true", help="redo tables and figures that exist")
     group = parser.add_argument_group("definitions (our own choices)")
     group.add_argument("--min_true_pixels", type=int, default=DEFAULT_MIN_TRUE_PIXELS,

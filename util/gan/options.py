@@ -57,7 +57,7 @@ PRESETS = {
     # Our recipe for 2 CPU cores (README, "The recipe"): no GAN term (D costs half of each step and did not
     # raise pixel F1 at equal steps), the colour cross-entropy with class weights, balanced sampling,
     # Adam 1e-3 / beta1 0.9, no dropout, an average of G's weights, the epoch scored best on val.
-    # demo: 5 epochs of 640 pairs (3 200 steps) drawn from make demo's 3 200; cpu: the reference run
+    # demo: 5 epochs of 640 pairs (3 200 steps; make demo makes 640); cpu: the reference run
     # (14 epochs of 2 000 pairs, README).
     "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=3, n_epochs_decay=2,
                  save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
