@@ -112,6 +112,9 @@ def add_condition_flags(parser) -> None:
     parser.add_argument("--real_backgrounds", metavar="DIR", default=None,
                         help="folder of field recordings used as backgrounds instead of the modelled noise "
                              "(see above)")
+    parser.add_argument("--propagation", action="store_true",
+                        help="hear each call from a distance drawn in 5-100 m: high frequencies fade with distance "
+                             "and a reverberant tail is added (util/synth/propagation.py); off: dry calls")
 
 
 def main(argv=None) -> int:
@@ -119,7 +122,7 @@ def main(argv=None) -> int:
     truth = TruthRule(args.truth_rule, args.audible_floor_db, args.audible_margin_db)
     conditions = Conditions(tuple(args.snr_range), tuple(args.background_dbfs_range),
                             tuple(k.strip() for k in args.background_kinds.split(",") if k.strip()), args.max_sources,
-                            args.real_sources, args.real_backgrounds)
+                            args.real_sources, args.real_backgrounds, args.propagation)
     result = generate_dataset(args.out, args.n_train, args.n_test, args.seed, n_val=args.n_val,
                               duration_s=args.duration, params=SpecParams(sr=args.sr), overwrite=args.overwrite,
                               workers=args.workers, truth=truth, conditions=conditions, noise_draw=args.noise_draw)

@@ -38,7 +38,8 @@ DATASET_RECORD = "dataset.json"  # under input_wav/: how the set was made
 MIN_SR = 16000                   # below it the 4-9 kHz warblers would lose most of their band
 RECORD_KEYS = ("seed", "duration_s", "noise_draw", "truth_rule", "audible_floor_db", "audible_margin_db",
                "snr_range_db", "background_dbfs_range", "background_kinds", "max_sources",
-               "real_sources", "real_backgrounds", "spectrogram")  # must match to extend a set
+               "real_sources", "real_backgrounds", "propagation", "spectrogram")  # must match to extend a set
+ABSENT_MEANS = {"propagation": False}   # a record made before the key existed
 
 
 def one_tile_n_samples(params: SpecParams = SpecParams()) -> int:
@@ -259,7 +260,7 @@ def _check_dataset_record(root: str, record: dict, overwrite: bool) -> None:
     old = read_dataset_record(root)
     if old is None or overwrite:
         return
-    changed = [k for k in RECORD_KEYS if _fingerprint(old.get(k)) != _fingerprint(record[k])]
+    changed = [k for k in RECORD_KEYS if _fingerprint(old.get(k, ABSENT_MEANS.get(k))) != _fingerprint(record[k])]
     if changed:
         raise UserError(f"{dataset_record_path(root)}: this set was made with other settings "
                         f"({', '.join(f'{k} {_shown(old.get(k))!r}' for k in changed if k != 'spectrogram')}"

@@ -40,6 +40,7 @@ from util.synth.noises import (
     draw_background_recipe,
     render_background,
 )
+from util.synth.propagation import propagate
 from util.synth.real import (
     BACKGROUNDS_FLAG,
     SOURCES_FLAG,
@@ -77,6 +78,7 @@ class Conditions:
     max_sources: int = MAX_SOURCES
     real_sources: str | None = None
     real_backgrounds: str | None = None
+    propagation: bool = False       # distance filtering and reverberation of each call (util.synth.propagation)
 
     def check(self) -> "Conditions":
         """The conditions with tuples normalised; UserError naming the flag for an impossible one."""
@@ -91,7 +93,8 @@ class Conditions:
         real = [None if folder is None else check_folder(folder, flag)
                 for folder, flag in ((self.real_sources, SOURCES_FLAG), (self.real_backgrounds, BACKGROUNDS_FLAG))]
         return Conditions(tuple(map(float, self.snr_range_db)), tuple(map(float, self.background_dbfs_range)),
-                          check_background_kinds(self.background_kinds), int(self.max_sources), *real)
+                          check_background_kinds(self.background_kinds), int(self.max_sources), *real,
+                          bool(self.propagation))
 
     def record(self) -> dict:
         """The conditions as dataset.json keys (lists, as JSON reads them back); a real-sound folder as its
@@ -99,7 +102,8 @@ class Conditions:
         return {"snr_range_db": list(self.snr_range_db), "background_dbfs_range": list(self.background_dbfs_range),
                 "background_kinds": list(self.background_kinds), "max_sources": self.max_sources,
                 "real_sources": folder_record(self.real_sources, SOURCES_FLAG),
-                "real_backgrounds": folder_record(self.real_backgrounds, BACKGROUNDS_FLAG)}
+                "real_backgrounds": folder_record(self.real_backgrounds, BACKGROUNDS_FLAG),
+                "propagation": self.propagation}
 
     @classmethod
     def from_record(cls, record: dict) -> "Conditions":
@@ -113,7 +117,8 @@ class Conditions:
                    tuple(record.get("background_kinds", default.background_kinds)),
                    int(record.get("max_sources", default.max_sources)),
                    (record.get("real_sources") or {}).get("folder"),
-                   (record.get("real_backgrounds") or {}).get("folder")).check()
+                   (record.get("real_backgrounds") or {}).get("folder"),
+                   bool(record.get("propagation", default.propagation))).check()
 
     def load_real_audio(self, sr: int) -> None:
         """Read (and check) the real clips and backgrounds at ``sr`` Hz once, before worker processes fork."""
@@ -195,7 +200,7 @@ def make_soundscape(rng: Generator, n_samples: int, sr: int = SpecParams().sr, *
                     snr_range_db: tuple[float, float] = SNR_RANGE_DB,
                     background_dbfs_range: tuple[float, float] = BACKGROUND_DBFS_RANGE,
                     background_kinds: tuple[str, ...] = BACKGROUND_KINDS, real_sources: str | None = None,
-                    real_backgrounds: str | None = None, noise_draw: int = 0,
+                    real_backgrounds: str | None = None, propagation: bool = False, noise_draw: int = 0,
                     peak_limit: float = PEAK_LIMIT) -> Soundscape:
     """One labelled soundscape: background noise plus sources, every part kept.
 
@@ -207,18 +212,17 @@ def make_soundscape(rng: Generator, n_samples: int, sr: int = SpecParams().sr, *
     ----------
     rng : numpy.random.Generator
         The only source of randomness (which sources, their calls, onsets, SNRs, the background).
-    n_samples : int
-        Clip length in samples.
-    sr : int
-        Sample rate in Hz.
+    n_samples, sr : int
+        Clip length in samples; sample rate in Hz.
     sources : list of str, optional
         Source slugs, distinct, from :func:`util.synth.sources.source_models`; fixes which sources
         appear. Default: 0..``max_sources`` drawn uniformly.
-    max_sources, snr_range_db, background_dbfs_range, background_kinds, real_sources, real_backgrounds
+    max_sources, snr_range_db, background_dbfs_range, background_kinds, real_sources, real_backgrounds, propagation
         The conditions (:class:`Conditions`): most sources drawn when ``sources`` is None; range of each
         source's SNR in dB (:mod:`util.synth.levels`) and of the background's RMS in dB re full scale, both
         drawn uniformly; background kinds allowed; folders of real clean calls and of field recordings
-        (:mod:`util.synth.real`; None: the models).
+        (:mod:`util.synth.real`; None: the models); ``propagation``: each call heard from a drawn distance
+        (:mod:`util.synth.propagation`) before its level is set.
     noise_draw : int
         Which realisation of the background noise (0: the data set's own).
     peak_limit : float
@@ -243,7 +247,7 @@ def make_soundscape(rng: Generator, n_samples: int, sr: int = SpecParams().sr, *
     parts, chosen = {}, {}
     for slug in sources:
         parts[slug], chosen[slug] = _add_source(rng, models[slug], reference, n_samples, sr, snr_range_db,
-                                                clips.get(slug, ()))
+                                                clips.get(slug, ()), propagation)
     background = reference if noise_draw == 0 else _background(recipe, sr, n_samples, noise_draw, real_backgrounds)
     scale = _peak_scale(parts, reference, peak_limit)
     parts, background = {slug: audio * scale for slug, audio in parts.items()}, background * scale
@@ -269,16 +273,19 @@ def _background(recipe: BackgroundRecipe, sr: int, n_samples: int, noise_draw: i
 
 
 def _add_source(rng: Generator, model: SourceModel, background: np.ndarray, n_samples: int, sr: int,
-                snr_range_db: tuple[float, float], clips: tuple[RealClip, ...] = ()
+                snr_range_db: tuple[float, float], clips: tuple[RealClip, ...] = (), propagation: bool = False
                 ) -> tuple[np.ndarray, tuple[str, tuple[float, float]]]:
     """One call of one of ``model``'s generators, or one of its real ``clips`` if it has any, placed in the
-    clip at a drawn SNR: (float32 audio, (generator name or 'real:<file>', event band in Hz))."""
+    clip (heard from a drawn distance with ``propagation``) at a drawn SNR: (float32 audio, (generator name
+    or 'real:<file>', event band in Hz))."""
     if clips:
         call, name = pick_real_call(rng, clips)
         placed = _place_audible(rng, call, n_samples, name)
     else:
         generator = model.generators[int(rng.integers(len(model.generators)))]
         placed, name = place_event(rng, generator(rng, sr), n_samples)[0], generator.__name__
+    if propagation:
+        placed = propagate(rng, placed, sr)
     band = event_band_hz(placed, sr)
     p_source, p_background = active_powers(placed, background, sr, band)
     gain = np.sqrt(10 ** (rng.uniform(*snr_range_db) / 10) * p_background / p_source)
