@@ -14,6 +14,7 @@ import pytest
 import torch
 from conftest import ROOT
 
+from util.errors import UserError
 from util.gan.options import finish_options, train_parser
 from util.gan.train import best_epoch, epoch_order, sampling_weights, train
 from util.synth import generate_dataset
@@ -239,3 +240,9 @@ def test_a_preset_value_may_differ_by_level_and_a_flag_still_wins(level, balance
     assert opt.ce_class_balance == 0.1
     paper = finish_options(train_parser("t").parse_args(["--preset", "paper", "--level", level]))
     assert paper.row_contrast == 0.0 and paper.ce_class_balance == 0.0
+
+
+@pytest.mark.parametrize("flags, named", [(["--ema_decay", "1"], "--ema_decay"), (["--epoch_size", "-5"], "--epoch_size")])
+def test_an_impossible_average_or_epoch_size_is_one_clear_error(flags, named):
+    with pytest.raises(UserError, match=named):
+        finish_options(train_parser("t").parse_args(["--preset", "demo", *flags]))

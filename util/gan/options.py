@@ -215,6 +215,10 @@ def finish_options(opt: argparse.Namespace) -> argparse.Namespace:
     for key, value in PRESETS[getattr(opt, "preset", "paper")].items():
         if getattr(opt, key, None) is None:
             setattr(opt, key, value[opt.level] if isinstance(value, dict) else value)
+    if not 0.0 <= getattr(opt, "ema_decay", 0.0) < 1.0:
+        raise UserError(f"--ema_decay {opt.ema_decay:g}: use 0 (off) or a decay below 1, such as 0.995")
+    if getattr(opt, "epoch_size", 0) < 0:
+        raise UserError(f"--epoch_size {opt.epoch_size}: use 0 (every pair once) or a number of pairs")
     if opt.batch_size is None:
         opt.batch_size = 1
     if opt.name is None:
