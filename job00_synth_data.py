@@ -39,6 +39,10 @@ from a drawn start (looped if shorter than the clip), scaled to the drawn backgr
 takes the excerpt of the same file K clip lengths further on. Both folders' files (and a sha256 of them)
 are recorded in dataset.json; a set is not extended with other files.
 
+Distance (util/synth/propagation.py): --propagation hears each call from 5-100 m: its high frequencies fade
+with distance and a reverberant tail is added, before its level is set by the drawn SNR; the truth follows
+the propagated call.
+
 example:
   python job00_synth_data.py --out data/synth --n_train 160 --n_val 40 --n_test 40 --seed 1
 """
