@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import copy
 import json
 import os
 import sys
@@ -32,6 +31,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from util.files import split_folder  # noqa: E402
+from util.gan.averaging import WeightAverage  # noqa: E402
 from util.gan.dataset import AlignedPairDataset, label_statistics  # noqa: E402
 from util.gan.images import to_signed  # noqa: E402
 from util.gan.losses import balanced_class_weights, nearest_colour_index  # noqa: E402
@@ -77,14 +77,6 @@ def val_f1(net: torch.nn.Module, val_A: torch.Tensor, val_true: torch.Tensor, co
     return mean_f1(pred, val_true, len(colors))
 
 
-def update_average(average: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
-    with torch.no_grad():
-        for kept, new in zip(average.parameters(), net.parameters()):
-            kept.lerp_(new, 1.0 - decay)
-        for kept, new in zip(average.buffers(), net.buffers()):
-            kept.copy_(new)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", required=True, help="job00's input_img folder (train and val pairs)")
@@ -119,7 +111,7 @@ def main() -> None:
     weights = sampling_weights(foreground, args.sample_balance, presence, counts, args.sample_rarity)
     p = None if weights is None else weights / weights.sum()
     rng, val_true = np.random.default_rng(0), classes(val_B, colors)
-    average = copy.deepcopy(model.netG) if args.ema > 0 else None
+    average = WeightAverage(model.netG, args.ema, warmup=False) if args.ema > 0 else None   # as the README's probes
     seen, trained = 0, 0.0
     while seen < args.images:
         started = time.perf_counter()
@@ -127,7 +119,7 @@ def main() -> None:
         model.set_input(train_A[index], train_B[index])
         model.optimize_parameters()
         if average is not None:
-            update_average(average, model.netG, args.ema)
+            average.update(model.netG)
         trained += time.perf_counter() - started
         seen += args.batch_size
         if seen % args.every < args.batch_size:
@@ -135,7 +127,7 @@ def main() -> None:
             line = {"tag": args.tag, "level": args.level, "images": seen, "train_sec": round(trained),
                     "val_pixel_f1": round(f1, 3), "per_class": per_class}
             if average is not None:
-                ema_f1, ema_per_class = val_f1(average, val_A, val_true, colors)
+                ema_f1, ema_per_class = val_f1(average.module, val_A, val_true, colors)
                 line.update(ema_val_pixel_f1=round(ema_f1, 3), ema_per_class=ema_per_class)
             print(json.dumps(line), flush=True)
 

@@ -25,16 +25,19 @@ class WeightAverage:
     average is normalised as the network is. The copy never needs gradients.
     """
 
-    def __init__(self, net: nn.Module, decay: float):
+    def __init__(self, net: nn.Module, decay: float, warmup: bool = True):
         if not 0.0 < decay < 1.0:
             raise ValueError(f"weight average decay must be in (0, 1), not {decay}")
-        self.decay = float(decay)
+        self.decay, self.warmup = float(decay), warmup
         self.updates = 0
         self.module = copy.deepcopy(net)
         for parameter in self.module.parameters():
             parameter.requires_grad_(False)
 
     def current_decay(self) -> float:
+        """The decay of the next update (``decay`` itself without warm-up: bench/probe_recipe.py --ema)."""
+        if not self.warmup:
+            return self.decay
         return min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
 
     @torch.no_grad()
