@@ -9,7 +9,7 @@ interval over clips pixel_f1_lo / pixel_f1_hi, f1_<class>...), latest_net_G.pth 
 resumable latest_state.pth and per-epoch copies (with --select_epoch best also best_net_G.pth, the epoch scored
 best so far); at the end <checkpoints_dir>/<level>_net_G.pth (the last epoch's generator, or the best
 epoch's) and beside it <level>_net_G.train_opt.json (the run's options, with the spectrogram settings of its
-training tiles, which job04 --weights reads, and selected_epoch).
+training tiles, which job04 --weights reads, selected_epoch and the decoding fitted on val, --fit_decoding).
 
 Ctrl-C (or SIGTERM) finishes the current step, saves and prints how to resume (--continue_train).
 
@@ -36,7 +36,8 @@ def main(argv=None) -> int:
     if not result.main_process:
         return 0  # under torchrun, rank 0 writes and reports
     # the settings travel with the weights
-    save_weights_options(result.run_dir, result.final_weights, selected_epoch=result.selected_epoch)
+    save_weights_options(result.run_dir, result.final_weights, selected_epoch=result.selected_epoch,
+                         decoding=result.decoding)
     chosen = "" if result.selected_epoch == result.epoch else f" (epoch {result.selected_epoch}, the best on {opt.score_split})"
     print(f"job03: trained {opt.name} for {result.epoch} epochs on {opt.device}; checkpoints and logs in "
           f"{result.run_dir}, generator in {result.final_weights}{chosen}")

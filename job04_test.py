@@ -21,7 +21,8 @@ The generator is the run's <epoch>_net_G.pth (--epoch auto: best_net_G.pth when 
 best on val, else latest_net_G.pth; architecture read from the weights, level, palette and
 spectrogram settings from its train_opt.json) or any pix2pix generator given with --weights (settings
 from <stem>.train_opt.json beside it, else --sr --n_fft --hop_length). Batch norm uses its running
-statistics and dropout is off, so runs are repeatable.
+statistics and dropout is off, so runs are repeatable. Generated colours are read as the weights say when
+job03 fitted their decoding on val (--decode_rule fitted, the default); --decode_rule nearest ignores the fit.
 
 examples:
   python job04_test.py --level species
@@ -54,7 +55,7 @@ def test_pairs(opt, generator, config) -> None:
     lpips = LpipsScorer(opt.lpips_weights)
     if not lpips.available:
         print(lpips.reason)
-    palette = load_palette(opt.palette, opt.decode_rule)
+    palette = load_palette(opt.palette, opt.decode_rule).fitted(config.get("decoding"))
     scores = score_pairs(generator_function(generator, opt.device), dataset, palette, lpips,
                          batch_size=opt.batch_size, image_dir=os.path.join(out_dir, "images"))
     summary = write_scores(scores, out_dir)
@@ -65,7 +66,7 @@ def test_pairs(opt, generator, config) -> None:
           f"SSIM {summary['ssim']:.3f}, LPIPS {summary['lpips']:.3f}, MSE {summary['mse']:.4f}; written to {out_dir}")
 
 
-def recordings(opt, generator) -> int:
+def recordings(opt, generator, config) -> int:
     from util.cli import AUDIO_EXTENSIONS, find_files, report_failures
     from util.gan.tile_settings import SETTINGS_KEY, model_spec_params
     from util.labels.palette import load_palette
@@ -76,7 +77,8 @@ def recordings(opt, generator) -> int:
                                      sr=opt.sr, n_fft=opt.n_fft, hop_length=opt.hop_length)
     print(f"job04: {note}")
     settings = settings_from_args(opt)
-    files, palette = find_files(opt.wav, AUDIO_EXTENSIONS), load_palette(opt.palette, opt.decode_rule)
+    files = find_files(opt.wav, AUDIO_EXTENSIONS)
+    palette = load_palette(opt.palette, opt.decode_rule).fitted(config.get("decoding"))
     model = model_info(generator, opt.weights, opt.name, opt.train_options_path)
     if opt.workers is not None or opt.scheduler:
         result = recordings_on_cluster(opt, files, palette, params, settings, model)
@@ -116,7 +118,7 @@ def main(argv=None) -> int:
     generator, config = load_generator(opt.weights, opt.device)
     generator.eval()
     if opt.wav:
-        return recordings(opt, generator)
+        return recordings(opt, generator, config)
     test_pairs(opt, generator, config)
     return 0
 

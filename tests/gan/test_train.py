@@ -90,13 +90,19 @@ def test_the_delivered_generator_is_the_epoch_scored_best_on_val(dataroot, unint
         scores = [float(r["pixel_f1"]) for r in csv.DictReader(handle)]
     best = 1 + int(np.argmax(scores))   # the earliest of equal scores
     final = weights(uninterrupted / "species_net_G.pth")
-    for kept in (weights(uninterrupted / "species" / f"{best}_net_G.pth"),
-                 weights(uninterrupted / "species" / "best_net_G.pth")):
-        assert final.keys() == kept.keys() and all(torch.equal(final[k], kept[k]) for k in final)
-    # job03 on the finished run does nothing but say which epoch its generator is, beside the weights
+    epoch_copy, kept = (weights(uninterrupted / "species" / f"{best}_net_G.pth"),
+                        weights(uninterrupted / "species" / "best_net_G.pth"))
+    layers = [k for k in final if not k.startswith("decoding.")]
+    assert sorted(layers) == sorted(epoch_copy) and all(torch.equal(final[k], epoch_copy[k]) for k in layers)
+    # the demo preset fits the decoding on val into the delivered weights and the run's copy job04 reads
+    assert final.keys() == kept.keys() and all(torch.equal(final[k], kept[k]) for k in final)
+    assert final["decoding.offsets"].shape == (9,) and float(final["decoding.offsets"][0]) == 0.0
+    # job03 on the finished run does nothing but say which epoch its generator is, and its decoding
     again = run_job("job03_train.py", "--dataroot", dataroot, "--checkpoints_dir", str(uninterrupted), *TINY)
     assert again.returncode == 0, again.stderr
-    assert json.load(open(uninterrupted / "species_net_G.train_opt.json"))["selected_epoch"] == best
+    beside = json.load(open(uninterrupted / "species_net_G.train_opt.json"))
+    assert beside["selected_epoch"] == best
+    assert beside["decoding"]["offsets"] == pytest.approx(final["decoding.offsets"].tolist())
 
 
 def test_select_epoch_last_delivers_the_last_epoch(dataroot, tmp_path):

@@ -203,13 +203,14 @@ def score_run(ev: Evaluation, level: str, run: str) -> RunScores:
     """Generate every test tile with ``run``'s generator of ``level`` and score it against the truth."""
     palette, tiles = ev.palettes[level], ev.test_tiles
     generator = ev.generator(level, run_dirs(ev.opt)[run])
+    reader = generator.palette(palette)
     scores = RunScores(len(palette))
     fakes = translate(generator, [t.spec_pixels for t in tiles], ev.opt.device, ev.opt.batch_size,
                       f"data08: {level} {run} generator on test tiles", ev.opt.progress)
     for tile, fake_rgb in zip(tiles, fakes):
         true_map = tile.true_maps[level]
         true_rgb = palette.encode(true_map)
-        scores.add(clip_of_stem(tile.stem), palette.classify(fake_rgb)[:, :tile.n_valid],
+        scores.add(clip_of_stem(tile.stem), reader.classify(fake_rgb)[:, :tile.n_valid],
                    true_map[:, :tile.n_valid], ssim_rgb(fake_rgb, true_rgb), ev.lpips.score(fake_rgb, true_rgb))
     return scores
 

@@ -25,7 +25,8 @@ def example_panels(ev: Evaluation, level: str, n: int):
     tiles = ev.test_tiles
     chosen = example_indices(tiles, level, n)
     palette = ev.palettes[level]
-    rgbs = list(translate(ev.generator(level), [tiles[i].spec_pixels for i in chosen], ev.opt.device,
+    generator = ev.generator(level)
+    rgbs = list(translate(generator, [tiles[i].spec_pixels for i in chosen], ev.opt.device,
                           ev.opt.batch_size, progress=False))
     panels = []
     for i, gan_rgb in zip(chosen, rgbs):
@@ -33,7 +34,7 @@ def example_panels(ev: Evaluation, level: str, n: int):
         true_map = tile.true_maps[level]
         areas = np.bincount(true_map.ravel(), minlength=len(palette) + 1)[1:]
         k = int(np.argmax(areas)) + 1
-        gan_map = palette.classify(gan_rgb)
+        gan_map = generator.palette(palette).classify(gan_rgb)
         present = [palette.names[j] for j in range(len(palette)) if areas[j]]
         panels.append(ExamplePanel(
             title=f"{tile.stem}: {', '.join(present) or 'no source'}", mixture=tile.spec_pixels,

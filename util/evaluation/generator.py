@@ -1,7 +1,8 @@
 """The trained generators as the evaluation runs them: loaded in eval mode, fed grey tiles in batches.
 
 The generated RGB image of a tile is read as a class map by the nearest palette colour
-(:meth:`util.labels.palette.Palette.classify`), black (background) included.
+(:meth:`util.labels.palette.Palette.classify`), black (background) included, after the per-class offsets and
+speckle size job03 fitted on val when the weights carry them (the 'fitted' decode rule).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ class LoadedGenerator:
     config: dict
     path: str
     train_options: dict | None      # its run's train_opt.json; None when the run is unknown or has none
+
+    def palette(self, palette: Palette) -> Palette:
+        """``palette`` reading this generator's colours: with the decoding job03 fitted on val, when its weights
+        carry one and the palette's rule is 'fitted' (:meth:`util.labels.palette.Palette.fitted`)."""
+        return palette.fitted(self.config.get("decoding"))
 
 
 def load_eval_generator(path: str, run_folder: str | None, device: str) -> LoadedGenerator:
@@ -70,5 +76,6 @@ def translate(generator: LoadedGenerator, spec_pixels: list[np.ndarray], device:
 
 def generate_class_maps(generator: LoadedGenerator, spec_pixels: list[np.ndarray], palette: Palette, device: str,
                         batch_size: int = 8, desc: str = "generating", progress: bool = True) -> list[np.ndarray]:
-    """Generated class map (uint8, nearest palette colour) of each grey tile."""
-    return [palette.classify(rgb) for rgb in translate(generator, spec_pixels, device, batch_size, desc, progress)]
+    """Generated class map (uint8) of each grey tile, read as :meth:`LoadedGenerator.palette` says."""
+    reader = generator.palette(palette)
+    return [reader.classify(rgb) for rgb in translate(generator, spec_pixels, device, batch_size, desc, progress)]

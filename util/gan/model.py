@@ -421,6 +421,7 @@ class Pix2PixModel:
             net = getattr(self, f"net{name}")
             try:
                 state = networks.clean_state_dict(torch.load(path, map_location=self.device, weights_only=True))
+                state = {k: v for k, v in state.items() if k not in networks.DECODING_KEYS.values()}  # not a layer
                 missing, unexpected = net.load_state_dict(state, strict=False)
             except FileNotFoundError:
                 raise UserError(f"{path}: no such checkpoint") from None

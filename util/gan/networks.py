@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn import init
 
 from util.errors import UserError
+from util.files import atomic_path
 
 GENERATORS = ("unet_256", "unet_128", "resnet_9blocks", "resnet_6blocks")
 DISCRIMINATORS = ("basic", "n_layers", "pixel")
@@ -38,6 +39,8 @@ NORMS = ("batch", "instance", "none")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 RESNET_BLOCKS = {"resnet_6blocks": 6, "resnet_9blocks": 9}
 ROW_CONTRAST_KEY = "row_contrast.quantile"   # the state_dict entry of a generator with a RowContrast input
+# How the generator's colours are read, fitted on val (util.gan.calibration); not weights of any layer
+DECODING_KEYS = {"offsets": "decoding.offsets", "min_region": "decoding.min_region"}
 
 
 # ---------------------------------------------------------------------------------------------- norm
@@ -432,20 +435,24 @@ def load_generator(path: str, device: str | torch.device = "cpu") -> tuple[nn.Mo
 
     Accepts a bare state_dict (the published ``*_net_G.pth``), one saved from DataParallel ('module.'
     keys), or a full training state from :meth:`util.gan.model.Pix2PixModel.state_dict`. The architecture
-    (U-Net depth or ResNet blocks, channels in/out, ngf, norm) is read from the weights themselves; dropout
+    (U-Net depth or ResNet blocks, channels in/out, ngf, norm) is read from the weights themselves, and so is
+    ``config['decoding']`` when job03 fitted how its colours are read (:func:`add_decoding`); dropout
     layers hold no weights and are built in, as pix2pix trains with them. The net is returned on
     ``device`` in train mode, as pix2pix's test script runs it (call ``net.eval()`` for running statistics).
     Anything that is not such a checkpoint raises UserError naming ``path``.
     """
     state_dict = clean_state_dict(_read_state_dict(os.fspath(path), device))
+    decoding = _pop_decoding(state_dict, path)
     try:
         config = infer_generator_config(state_dict)
+        if decoding:
+            config["decoding"] = decoding
         if config["norm"] == "instance":
             state_dict = _strip_instance_norm_stats(state_dict)
         net = build_generator(config)
         missing, unexpected = net.load_state_dict(state_dict, strict=False)
         missing = [k for k in missing if not k.endswith("num_batches_tracked")]
-    except (ValueError, RuntimeError, KeyError) as exc:
+    except (ValueError, RuntimeError, KeyError, TypeError) as exc:
         reason = " ".join(str(exc).split())[:160]
         raise UserError(f"{path}: not pix2pix generator weights ({reason})") from None
     if missing or unexpected:
@@ -453,3 +460,29 @@ def load_generator(path: str, device: str | torch.device = "cpu") -> tuple[nn.Mo
         raise UserError(f"{path}: not pix2pix generator weights ({len(missing)} missing and "
                         f"{len(unexpected)} unexpected tensors, e.g. '{odd}')")
     return net.to(device), config
+
+
+def _pop_decoding(state_dict: dict, path: str) -> dict | None:
+    """Take the fitted decoding's entries out of a state_dict -> ``{'offsets': [...], 'min_region': int}``."""
+    found = {name: state_dict.pop(key) for name, key in DECODING_KEYS.items() if key in state_dict}
+    if not found:
+        return None
+    try:
+        return {"offsets": [float(v) for v in found["offsets"].flatten()], "min_region": int(found["min_region"])}
+    except (KeyError, TypeError, ValueError, RuntimeError):
+        raise UserError(f"{path}: a damaged fitted decoding ({', '.join(DECODING_KEYS.values())})") from None
+
+
+def read_decoding(path: str) -> dict | None:
+    """The decoding job03 fitted into a generator file (:func:`add_decoding`), or None."""
+    return _pop_decoding(clean_state_dict(_read_state_dict(os.fspath(path), "cpu")), path)
+
+
+def add_decoding(path: str, decoding: dict) -> None:
+    """Write a fitted decoding (``{'offsets': [...], 'min_region': int}``, :mod:`util.gan.calibration`) into
+    the generator weights at ``path`` (atomically), replacing any earlier fit; the layers are untouched."""
+    state_dict = _read_state_dict(os.fspath(path), "cpu")
+    state_dict[DECODING_KEYS["offsets"]] = torch.tensor(decoding["offsets"], dtype=torch.float32)
+    state_dict[DECODING_KEYS["min_region"]] = torch.tensor(int(decoding["min_region"]))
+    with atomic_path(path) as temp:
+        torch.save(state_dict, temp)

@@ -42,6 +42,7 @@ from util.labels.palette import DECODE_RULES
 
 _MODEL = Pix2PixConfig()  # the flags' defaults are the model's own
 SCORE_SPLITS = tuple(split for split in SPLITS if split != "train")   # what job03 may score after each epoch
+ON_OFF = ("on", "off")
 SELECT_EPOCH = ("last", "best")    # which epoch's generator a run delivers (--select_epoch)
 
 # A preset value may differ by level ({level: value}). The colour cross-entropy's class weights: on val, the
@@ -53,7 +54,7 @@ PRESETS = {
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
                   save_epoch_freq=5, lambda_GAN=1.0, lambda_CE=0.0, ce_class_balance=0.0, sample_balance=0.0,
                   sample_rarity=0.0, lr=2e-4, beta1=0.5, no_dropout=False, row_contrast=0.0,
-                  select_epoch="last", ema_decay=0.0, epoch_size=0),
+                  select_epoch="last", ema_decay=0.0, epoch_size=0, fit_decoding="off"),
     # Our recipe for 2 CPU cores (README, "The recipe"): no GAN term (D costs half of each step and did not
     # raise pixel F1 at equal steps), the colour cross-entropy with class weights, balanced sampling,
     # Adam 1e-3 / beta1 0.9, no dropout, an average of G's weights, the epoch scored best on val.
@@ -63,12 +64,12 @@ PRESETS = {
                  save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                  sample_balance=0.5,
                  sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
-                 ema_decay=0.995, epoch_size=640),
+                 ema_decay=0.995, epoch_size=640, fit_decoding="on"),
     "cpu": dict(netG="unet_256", ngf=32, ndf=32, batch_size=1, n_epochs=8, n_epochs_decay=6,
                 save_epoch_freq=2, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                 sample_balance=0.5,
                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
-                ema_decay=0.995, epoch_size=2000),
+                ema_decay=0.995, epoch_size=2000, fit_decoding="on"),
 }
 
 
@@ -174,6 +175,12 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--print_freq", type=int, default=50, help="log the losses every N iterations")
     group.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     group.add_argument("--compile", action="store_true", help="torch.compile the networks (falls back if it fails)")
+    _add_delivery(parser)
+
+
+def _add_delivery(parser: argparse.ArgumentParser) -> None:
+    """job03's flags for what is scored after each epoch and what the run delivers."""
+    group = parser.add_argument_group("scores and the delivered generator")
     group.add_argument("--score_split", choices=SCORE_SPLITS, default="val",
                        help="the split scored after every epoch (metrics.csv): val, where settings are chosen; "
                             "test is only for reporting (job04)")
@@ -181,6 +188,10 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
                        help="which epoch's generator the run delivers (<checkpoints_dir>/<level>_net_G.pth, and "
                             "job04's default): last, as pix2pix, or best, the epoch with the highest pixel F1 on "
                             "--score_split (kept as <run>/best_net_G.pth) (preset)")
+    group.add_argument("--fit_decoding", choices=ON_OFF, default=None,
+                       help="on: after training, fit per-class colour offsets and a speckle size on the val pairs "
+                            "for the delivered generator, written into its weights and read by job04 / job06 "
+                            "(--decode_rule fitted); off: generated colours are read by the nearest colour (preset)")
     group.add_argument("--max_test_images", type=int, default=0,
                        help="pairs of --score_split scored after each epoch (0 = all)")
 
@@ -219,6 +230,8 @@ def finish_options(opt: argparse.Namespace) -> argparse.Namespace:
         raise UserError(f"--ema_decay {opt.ema_decay:g}: use 0 (off) or a decay below 1, such as 0.995")
     if getattr(opt, "epoch_size", 0) < 0:
         raise UserError(f"--epoch_size {opt.epoch_size}: use 0 (every pair once) or a number of pairs")
+    if hasattr(opt, "fit_decoding"):
+        opt.fit_decoding = opt.fit_decoding == "on"
     if opt.batch_size is None:
         opt.batch_size = 1
     if opt.name is None:

@@ -19,10 +19,13 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from util.gan.calibration import colour_distances, fit_decoding
 from util.gan.images import to_uint8_rgb
 from util.labels.palette import Palette
 from util.metrics import LpipsScorer, PixelCounts, bootstrap_pixel_f1, clip_of_stem, ssim_rgb
 from util.signal.spectrogram import write_png
+
+FIT_MAX_IMAGES = 400     # the val pairs a decoding fit reads (K + 1 distance maps each, held in memory)
 
 
 @dataclass
@@ -82,7 +85,7 @@ def score_pairs(generate: Callable[[torch.Tensor], torch.Tensor], dataset, palet
 def _score_one(item: dict, fake: torch.Tensor, palette: Palette, lpips: LpipsScorer | None,
                scores: PairScores, image_dir: str | None) -> dict:
     fake_rgb, real_rgb = to_uint8_rgb(fake), to_uint8_rgb(item["B"])
-    pred, true = palette.classify(fake_rgb), palette.classify(real_rgb)
+    pred, true = palette.classify(fake_rgb), palette.label_map(real_rgb)
     one = PixelCounts(len(palette))
     one.update(pred, true)
     stem = os.path.splitext(os.path.basename(item["path"]))[0]
@@ -96,6 +99,22 @@ def _score_one(item: dict, fake: torch.Tensor, palette: Palette, lpips: LpipsSco
     return {"image": stem, "pixel_f1": one.mean_f1(), "ssim": ssim_rgb(fake_rgb, real_rgb),
             "lpips": lpips.score(fake_rgb, real_rgb) if lpips is not None and lpips.available else float("nan"),
             "mse": float(np.mean(diff ** 2))}
+
+
+def fit_pairs_decoding(generate: Callable[[torch.Tensor], torch.Tensor], dataset, palette: Palette,
+                       batch_size: int = 4, max_images: int = FIT_MAX_IMAGES) -> dict:
+    """Fit how a generator's colours are read (:func:`util.gan.calibration.fit_decoding`) on the first
+    ``max_images`` pairs of ``dataset`` (job03: the val split) -> the fit, with the F1 read both ways."""
+    n_images = min(max_images, len(dataset))
+    fakes, truths = [], []
+    for start in range(0, n_images, batch_size):
+        items = [dataset[i] for i in range(start, min(start + batch_size, n_images))]
+        for item, fake in zip(items, generate(torch.stack([item["A"] for item in items]))):
+            if fakes and fake.shape[1:] != fakes[0].shape[:2]:
+                continue    # a narrower tile (a recording's last) would not stack with the others
+            fakes.append(to_uint8_rgb(fake))
+            truths.append(palette.label_map(to_uint8_rgb(item["B"])))
+    return fit_decoding(colour_distances(np.stack(fakes), palette), np.stack(truths), palette)
 
 
 def generator_function(generator: torch.nn.Module, device: str) -> Callable[[torch.Tensor], torch.Tensor]:

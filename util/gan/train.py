@@ -46,13 +46,13 @@ from util.files import (
     level_generator_file,
     net_file,
 )
-from util.gan import distributed
+from util.gan import distributed, networks
 from util.gan.dataset import AlignedPairDataset, label_statistics
 from util.gan.distributed import World
 from util.gan.losses import balanced_class_weights
 from util.gan.model import Pix2PixConfig, Pix2PixModel
 from util.gan.options import run_dir, save_train_options, split_dir
-from util.gan.scoring import score_pairs
+from util.gan.scoring import FIT_MAX_IMAGES, fit_pairs_decoding, generator_function, score_pairs
 from util.labels.palette import load_palette
 from util.metrics import LpipsScorer
 
@@ -163,6 +163,7 @@ class TrainResult:
     final_weights: str | None
     main_process: bool = True      # False in torchrun's processes other than rank 0, which write nothing
     selected_epoch: int | None = None  # the epoch whose generator final_weights holds (--select_epoch)
+    decoding: dict | None = None       # how its colours are read, fitted on val (--fit_decoding), in its weights
 
 
 def train(opt: Namespace, stop_after_step: Callable[[int], bool] | None = None) -> TrainResult:
@@ -201,7 +202,8 @@ def _train(opt: Namespace, world: World, stop_after_step: Callable[[int], bool] 
     if distributed.broadcast_object(epoch > last_epoch and os.path.exists(final), world):  # rank 0's folder
         if world.is_main:
             print(f"{run.folder}: already trained for {last_epoch} epochs; nothing to do (--overwrite starts afresh)")
-        return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main, _selected_epoch(opt, run.folder))
+        return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main, _selected_epoch(opt, run.folder),
+                           networks.read_decoding(final) if world.is_main else None)
     if world.is_main:
         save_train_options(opt, run.folder)
         run.lpips = LpipsScorer(opt.lpips_weights, device="cpu")
@@ -217,15 +219,35 @@ def _train(opt: Namespace, world: World, stop_after_step: Callable[[int], bool] 
             _end_epoch(run, epoch)
             epoch, start_iter = epoch + 1, 0
             _save_state(run, epoch, 0)
-    selected = None
+    selected = decoding = None
     if world.is_main:
-        run.model.save_networks(opt.checkpoints_dir, opt.level, ["G"])  # a finished level keeps G alone, as published
         selected = _selected_epoch(opt, run.folder)
-        if selected != last_epoch:
-            with atomic_path(final) as temp:
-                shutil.copyfile(net_file(run.folder, BEST_LABEL), temp)
+        delivered = net_file(run.folder, BEST_LABEL if selected != last_epoch else "latest")   # saved each epoch
+        decoding = _fit_decoding(run, delivered)
+        with atomic_path(final) as temp:   # a finished level keeps G alone, as published
+            shutil.copyfile(delivered, temp)
     distributed.barrier(world)
-    return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main, selected)
+    return TrainResult(True, last_epoch, 0, run.folder, final, world.is_main, selected, decoding)
+
+
+def _fit_decoding(run: _Run, weights: str) -> dict | None:
+    """--fit_decoding on: fit how the delivered generator's colours are read, on val, into its weights (and
+    the run's best_net_G.pth, which job04 reads by default). Never on the test split."""
+    opt = run.opt
+    if not opt.fit_decoding:
+        return None
+    if opt.score_split != "val":
+        print(f"job03: the decoding is not fitted (--score_split {opt.score_split}: it is fitted on val only)")
+        return None
+    net, _ = networks.load_generator(weights, opt.device)
+    decoding = fit_pairs_decoding(generator_function(net.eval(), opt.device), run.score_set, run.palette)
+    for path in {weights, net_file(run.folder, BEST_LABEL)}:
+        if os.path.isfile(path):
+            networks.add_decoding(path, decoding)
+    print(f"job03: decoding fitted on {min(len(run.score_set), FIT_MAX_IMAGES)} val pairs: pixel F1 "
+          f"{decoding['f1_nearest']:.3f} by the nearest colour -> {decoding['f1_fitted']:.3f} (offsets "
+          f"{', '.join(f'{v:.0f}' for v in decoding['offsets'][1:])}; regions under {decoding['min_region']} px dropped)")
+    return decoding
 
 
 @dataclass

@@ -20,9 +20,10 @@ import json
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import ndimage
 
 from util.errors import UserError
 from util.files import LEVELS
@@ -32,10 +33,13 @@ BUILTIN_PALETTES = LEVELS  # one palette per label level, named after it
 BACKGROUND_RGB = (0, 0, 0)
 DEFAULT_TOLERANCE = 40.0
 # How a generated colour becomes a class (our choice; a flag of job03 / job04 / job06):
+#   fitted     the nearest palette colour after the per-class offsets and the speckle size fitted on val for
+#              these weights (job03 --fit_decoding; util.gan.calibration), which travel in the weights;
+#              weights without a fit decode as 'nearest';
 #   nearest    every pixel takes its nearest palette colour, black included;
 #   confident  a pixel takes class k only within half the distance from colour k to its nearest other colour
 #              (black included); anything else (greys, blends between two colours) is undecided: background.
-DECODE_RULES = ("nearest", "confident")
+DECODE_RULES = ("fitted", "nearest", "confident")
 
 
 def slugify(name: str) -> str:
@@ -69,6 +73,8 @@ class Palette:
     name: str
     classes: tuple[SourceClass, ...]
     decode_rule: str = DECODE_RULES[0]     # how generated colours are read (see DECODE_RULES)
+    offsets: tuple[float, ...] = ()        # 'fitted': subtracted from each colour's squared distance (K + 1)
+    min_region: int = 0                    # 'fitted': smaller regions of a class (8-connected pixels) -> background
 
     def __len__(self) -> int:
         return len(self.classes)
@@ -131,15 +137,42 @@ class Palette:
         np.fill_diagonal(distance, np.inf)
         return distance.min(axis=1) / 2
 
+    @property
+    def offset_limit(self) -> float:
+        """The largest fitted offset allowed: below half the smallest squared gap between two colours, so an
+        exact palette colour always decodes as itself whatever the offsets."""
+        return float(np.floor((2 * self.decision_radii.min()) ** 2 / 2 - 1))
+
+    def fitted(self, decoding: dict | None) -> "Palette":
+        """This palette reading one generator's output: its fitted decoding (``{'offsets': [K + 1 floats],
+        'min_region': int}``, from the weights) under the 'fitted' rule; unchanged under the other rules."""
+        if self.decode_rule != "fitted" or not decoding:
+            return self
+        offsets = tuple(float(v) for v in decoding["offsets"])
+        if len(offsets) != len(self) + 1:
+            raise UserError(f"the generator's fitted decoding has {len(offsets)} offsets; the '{self.name}' "
+                            f"palette needs {len(self) + 1} (background and {len(self)} classes)")
+        limit = self.offset_limit
+        return replace(self, offsets=tuple(min(max(v, -limit), limit) for v in offsets),
+                       min_region=int(decoding.get("min_region", 0)))
+
     def read_generated(self, rgb: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Generated colours (colour axis ``axis``, 0..255) -> (class map uint8, d1, d2) under ``decode_rule``.
 
-        d1 and d2 are the squared distances to the nearest and second-nearest colour (see :func:`nearest_colour`).
+        d1 and d2 are the squared distances to the nearest and second-nearest colour (see :func:`nearest_colour`;
+        under 'fitted', after the offsets). The class map's last two axes are the image's rows and columns.
         """
-        index, best, second = nearest_colour(rgb, self.colors, axis)
+        index, best, second = nearest_colour(rgb, self.colors, axis, self.offsets or None)
         if self.decode_rule == "confident":
             index[best >= (self.decision_radii ** 2).astype(np.float32)[index]] = 0
+        if self.min_region > 1:
+            index = remove_small_regions(index, self.min_region)
         return index, best, second
+
+    def label_map(self, rgb: np.ndarray) -> np.ndarray:
+        """A true label image (H, W, 3) -> class map by the plain nearest colour: labels are read without any
+        generator's fitted decoding."""
+        return nearest_colour(rgb, self.colors)[0]
 
     def classify(self, rgb: np.ndarray) -> np.ndarray:
         """Generated RGB image(s) (..., 3), uint8 or float in 0..255 -> class map, no tolerance.
@@ -158,7 +191,8 @@ class Palette:
         return table
 
 
-def nearest_colour(rgb: np.ndarray, colors: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def nearest_colour(rgb: np.ndarray, colors: np.ndarray, axis: int = -1,
+                   offsets=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nearest-colour rule, the one place it is written: which palette colour each pixel is closest to.
 
     Parameters
@@ -166,6 +200,8 @@ def nearest_colour(rgb: np.ndarray, colors: np.ndarray, axis: int = -1) -> tuple
     rgb : array (..., 3) (or the colour axis at ``axis``), uint8 or float in 0..255
     colors : array (K + 1, 3), the palette's colours, background first (:attr:`Palette.colors`)
     axis : the colour axis of ``rgb``
+    offsets : optional (K + 1,) values subtracted from each colour's squared distance before comparing; d1 and
+        d2 are then those distances plus ``max(offsets)`` (so never negative)
 
     Returns
     -------
@@ -177,15 +213,34 @@ def nearest_colour(rgb: np.ndarray, colors: np.ndarray, axis: int = -1) -> tuple
     best = np.full(rgb.shape[1:], np.inf, np.float32)
     second = np.full(rgb.shape[1:], np.inf, np.float32)
     index = np.zeros(rgb.shape[1:], np.uint8)
+    handicap = None if offsets is None else np.max(offsets) - np.asarray(offsets, np.float32)
     for k, colour in enumerate(colors):
         dist = np.square(rgb[0] - colour[0])
         dist += np.square(rgb[1] - colour[1])
         dist += np.square(rgb[2] - colour[2])
+        if handicap is not None:
+            dist += handicap[k]
         closer = dist < best                                        # strict: ties keep the earlier colour
         np.minimum(second, np.maximum(best, dist), out=second)
         np.minimum(best, dist, out=best)
         index[closer] = k
     return index, best, second
+
+
+def remove_small_regions(class_map: np.ndarray, min_pixels: int) -> np.ndarray:
+    """Class map (..., rows, columns) -> a copy where every region of a class (8-connected pixels of one
+    image) smaller than ``min_pixels`` is background (0)."""
+    out = np.array(class_map, copy=True)
+    structure = np.zeros((3,) * out.ndim, bool)
+    structure[(1,) * (out.ndim - 2)] = True          # 8-connected within an image, never across images
+    for k in np.unique(out):
+        if k == 0:
+            continue
+        regions, n = ndimage.label(out == k, structure=structure)
+        small = np.bincount(regions.ravel(), minlength=n + 1) < min_pixels
+        small[0] = False
+        out[small[regions]] = 0
+    return out
 
 
 def load_palette(name_or_path: str, decode_rule: str = DECODE_RULES[0]) -> Palette:
