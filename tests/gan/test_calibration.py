@@ -88,3 +88,24 @@ def test_the_fit_travels_in_the_weights_and_leaves_the_layers_alone(tmp_path):
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in loaded.state_dict().items())
     add_decoding(path, {**fit, "min_region": 0})              # a new fit replaces the old
     assert read_decoding(path)["min_region"] == 0
+
+
+def test_recordings_read_with_the_fit_and_their_confidence_stays_between_0_and_1():
+    from util.recording.decoding import classify_with_confidence
+
+    palette = load_palette("species")
+    rgb, truth = shy_generator_images(palette)
+    fit = fit_decoding(colour_distances(rgb, palette), truth, palette)
+    block = np.moveaxis(rgb[0], -1, 0)                        # (3, rows, frames), as job04 decodes a recording
+    plain, _ = classify_with_confidence(block, palette)
+    fitted, confidence = classify_with_confidence(block, fitted_palette(palette, fit))
+    assert not (plain == 1).any() and np.array_equal(fitted, truth[0])
+    assert confidence.min() >= 0.0 and confidence.max() <= 1.0
+
+
+def test_every_decode_rule_is_described_in_the_tables_about_sheets():
+    from util.evaluation.about import MASK_RULES, mask_rule
+    from util.labels.palette import DECODE_RULES
+
+    assert set(MASK_RULES) == set(DECODE_RULES)
+    assert "offsets" in mask_rule("fitted") and "--decode_rule nearest" in mask_rule("nearest")

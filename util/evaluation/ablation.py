@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from util.errors import UserError
-from util.evaluation.about import MASK_RULE, common_about, data_description
+from util.evaluation.about import common_about, data_description, mask_rule
 from util.evaluation.context import Evaluation
 from util.evaluation.data import class_labels
 from util.evaluation.generator import translate
@@ -301,7 +301,7 @@ def about(ev: Evaluation) -> dict:
     lpips = "AlexNet weights " + os.path.abspath(ev.lpips.weights_path) if ev.lpips.available else ev.lpips.reason
     return {**WHAT, **data_description(ev), "runs": runs, "fairness": fairness,
             "fair when equal": [*FAIR_KEYS, "training pairs", "last logged epoch"], "LPIPS": lpips,
-            "mask rule": MASK_RULE, "counts": ev.counts.get("ablation", {}), **common_about(ev)}
+            "mask rule": mask_rule(ev.opt.decode_rule), "counts": ev.counts.get("ablation", {}), **common_about(ev)}
 
 
 def _options_of(options: dict | None) -> dict | str:

@@ -31,8 +31,19 @@ RUN_OPTION_KEYS = ("preset", "netG", "ngf", "n_epochs", "n_epochs_decay", "batch
                    "score_split", "max_test_images")
 MODEL_OPTION_KEYS = ("preset", "netG", "ngf", "ndf", "norm", "n_epochs", "n_epochs_decay", "batch_size", "seed",
                      "dataroot", "lambda_L1", "lr")
-MASK_RULE = ("a generated pixel belongs to the nearest palette colour, black (background) included "
-             "(Palette.classify); generator in eval mode (batch-norm running statistics, no dropout)")
+MASK_RULES = {
+    "fitted": "a generated pixel belongs to the nearest palette colour, black (background) included, after the "
+              "per-class offsets job03 fitted on val (architecture: decoding.offsets), and regions of a class "
+              "smaller than decoding.min_region pixels are background; weights without a fit: the nearest colour",
+    "nearest": "a generated pixel belongs to the nearest palette colour, black (background) included",
+    "confident": "a generated pixel belongs to palette colour k only within half the distance from k to its "
+                 "nearest other colour (black included); anything else is background"}
+
+
+def mask_rule(decode_rule: str) -> str:
+    """How generated labels were read, for the about sheets (--decode_rule)."""
+    return (f"{MASK_RULES[decode_rule]} (--decode_rule {decode_rule}, Palette.classify); generator in eval "
+            f"mode (batch-norm running statistics, no dropout)")
 
 
 def default_settings(function: Callable, names: Sequence[str]) -> dict:
@@ -93,7 +104,7 @@ def model_description(ev: Evaluation, levels: Sequence[str] = LEVELS) -> dict:
             "unknown (weights given by name, or no train_opt.json in the run folder)"
         items[f"{level} model"] = {"path": os.path.abspath(g.path), "architecture": g.config,
                                    "training options": options}
-    items["mask rule"] = MASK_RULE
+    items["mask rule"] = mask_rule(ev.opt.decode_rule)
     return items
 
 
