@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from util.errors import UserError
-from util.gan.calibration import colour_distances, fit_decoding, fitted_palette
+from util.gan.calibration import colour_distances, fit_decoding
 from util.gan.networks import UnetGenerator, add_decoding, load_generator, read_decoding
 from util.labels.palette import load_palette, remove_small_regions
 
@@ -31,7 +31,7 @@ def test_a_shy_class_is_found_by_its_offset_and_a_speck_is_dropped():
     assert fit["f1_nearest"] == pytest.approx(0.0)          # class 1 never read, class 2 only a false alarm
     assert fit["f1_fitted"] > 0.95
     assert fit["offsets"][0] == 0.0 and fit["offsets"][1] > 0 and fit["min_region"] >= 4
-    read = fitted_palette(palette, fit).classify(rgb)
+    read = palette.fitted(fit).classify(rgb)
     assert np.array_equal(read, truth)                        # block found, speck gone
     # the rule that ignores fits reads as before
     assert not (load_palette("species", "nearest").fitted(fit).classify(rgb) == 1).any()
@@ -98,7 +98,7 @@ def test_recordings_read_with_the_fit_and_their_confidence_stays_between_0_and_1
     fit = fit_decoding(colour_distances(rgb, palette), truth, palette)
     block = np.moveaxis(rgb[0], -1, 0)                        # (3, rows, frames), as job04 decodes a recording
     plain, _ = classify_with_confidence(block, palette)
-    fitted, confidence = classify_with_confidence(block, fitted_palette(palette, fit))
+    fitted, confidence = classify_with_confidence(block, palette.fitted(fit))
     assert not (plain == 1).any() and np.array_equal(fitted, truth[0])
     assert confidence.min() >= 0.0 and confidence.max() <= 1.0
 

@@ -18,8 +18,6 @@ at the plain nearest colour (all offsets 0, no speckle removal) unless it clearl
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from util.labels.palette import Palette, remove_small_regions
@@ -88,8 +86,3 @@ def fit_decoding(distances: np.ndarray, truth: np.ndarray, palette: Palette) -> 
             min_region = m
     return {"offsets": [float(v) for v in offsets], "min_region": int(min_region),
             "f1_nearest": float(nearest), "f1_fitted": float(scores[min_region])}
-
-
-def fitted_palette(palette: Palette, decoding: dict) -> Palette:
-    """``palette`` reading under a fit from :func:`fit_decoding` (the 'fitted' rule), whatever its own rule."""
-    return replace(palette, decode_rule="fitted").fitted(decoding)
