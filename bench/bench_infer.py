@@ -19,6 +19,7 @@ for that length only). Each measurement runs in its own process. Not a test: it 
 
   .venv/bin/python bench/bench_infer.py                        # 60-minute file
   .venv/bin/python bench/bench_infer.py --minutes 10 --repeat 3
+  .venv/bin/python bench/bench_infer.py --minutes 60 --gpu_ids 0 --batch_size 64   # both sides on GPU 0
   .venv/bin/python bench/bench_infer.py --sweep                # generator alone: batch, layout, precision, compile
   .venv/bin/python bench/bench_infer.py --seams                # error at tile seams for each tile overlap
   .venv/bin/python bench/bench_infer.py --trackers             # job04 with the new and the old region tracker
@@ -66,6 +67,7 @@ from bench_spectrogram import make_recording  # noqa: E402
 import util.recording.outputs as recording_outputs  # noqa: E402
 from util.files import write_csv  # noqa: E402
 from util.gan import networks  # noqa: E402
+from util.gan.options import resolve_device  # noqa: E402
 from util.labels.annotations import write_raven_table  # noqa: E402
 from util.labels.detections import regions_from_class_map  # noqa: E402
 from util.labels.palette import load_palette  # noqa: E402
@@ -93,30 +95,36 @@ def paper_generator(ngf: int = 64) -> torch.nn.Module:
 # --------------------------------------------------------------------------- the two pipelines (child processes)
 
 class TimedTranslator(TileTranslator):
-    """Counts the seconds spent in the generator (tensor in, RGB out)."""
+    """Counts the seconds spent in the generator (tensor in, RGB out), the first batch's apart (start-up: CUDA's
+    set-up, cuDNN's choice of kernels, compilation)."""
 
     seconds = 0.0
+    first_s = None
 
     def __call__(self, tiles):
         start = time.perf_counter()
         try:
             return super().__call__(tiles)
         finally:
-            self.seconds += time.perf_counter() - start
+            spent = time.perf_counter() - start
+            self.seconds += spent
+            self.first_s = spent if self.first_s is None else self.first_s
 
 
 def child_ours(path: str, out: str, options: dict) -> dict:
-    translator = TimedTranslator(paper_generator(options.pop("ngf")), compile=options.pop("compile"),
-                                 precision=options.pop("precision"), batch_size=options["batch_size"])
+    translator = TimedTranslator(paper_generator(options.pop("ngf")), options.pop("device"),
+                                 compile=options.pop("compile"), precision=options.pop("precision"),
+                                 batch_size=options["batch_size"])
     start = time.perf_counter()
     result = process_recording(path, translator, load_palette(options.pop("palette")), out, PARAMS,
                                overwrite=True, progress=False, **options)
     return {"seconds": time.perf_counter() - start, "generator_s": translator.seconds, "tiles": result.n_tiles,
-            "audio_s": result.duration_s, "selections": result.n_selections}
+            "audio_s": result.duration_s, "selections": result.n_selections, "startup_s": translator.first_s or 0.0}
 
 
 def child_plain(path: str, out: str, options: dict) -> dict:
-    net = paper_generator(options["ngf"]).eval()
+    device = torch.device(options["device"])
+    net = paper_generator(options["ngf"]).eval().to(device)
     palette = load_palette(options["palette"])
     os.makedirs(out, exist_ok=True)
     start = time.perf_counter()
@@ -132,7 +140,7 @@ def child_plain(path: str, out: str, options: dict) -> dict:
         tile[:, :valid] = pixels[:, first:first + valid]
         tick = time.perf_counter()
         with torch.no_grad():
-            fake = net(torch.from_numpy(tile).float()[None, None] / 127.5 - 1)
+            fake = net(torch.from_numpy(tile).float()[None, None].to(device) / 127.5 - 1).cpu()
         rgb = (fake[0].permute(1, 2, 0).numpy() + 1) * 127.5
         generator_s += time.perf_counter() - tick
         class_map[:, first:first + valid] = palette.classify(rgb)[:, :valid]
@@ -170,7 +178,7 @@ def child_plain(path: str, out: str, options: dict) -> dict:
                  for f, m, c in zip(p.freq_hz, p.mean_db, p.n_cells)]
     write_csv(os.path.join(out, "frequency_profile.csv"), ("class", "freq_hz", "mean_db", "n_cells"), rows)
     return {"seconds": time.perf_counter() - start, "generator_s": generator_s, "tiles": n_tiles,
-            "audio_s": len(y) / PARAMS.sr, "selections": len(regions)}
+            "audio_s": len(y) / PARAMS.sr, "selections": len(regions), "startup_s": 0.0}
 
 
 def run_child(*args: str) -> dict:
@@ -382,6 +390,8 @@ def main() -> None:
     parser.add_argument("--tile_overlap", type=int, default=DEFAULT_TILE_OVERLAP)
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator (ours)")
     parser.add_argument("--precision", default="float32", help="float32 or bfloat16 (ours)")
+    parser.add_argument("--gpu_ids", default="-1",
+                        help="-1: CPU (default); 0: GPU 0 for both sides (start-up, the first batch, shown apart)")
     parser.add_argument("--sweep", action="store_true", help="time the generator alone in its variants and stop")
     parser.add_argument("--sweep_compile", action="store_true", help="with --sweep: compiled variants too (slow)")
     parser.add_argument("--rounds", type=int, default=8, help="rounds of --sweep")
@@ -411,10 +421,12 @@ def main() -> None:
         return
     args.minutes = args.minutes if args.minutes is not None else 60.0
 
+    args.device = resolve_device(args.gpu_ids)
     ours_options = {"ngf": args.ngf, "palette": args.palette, "batch_size": args.batch_size,
                     "tile_overlap": args.tile_overlap, "compile": args.compile, "precision": args.precision,
-                    "outputs": "tables,labels,audio", "audio_format": "float"}   # what the plain loop writes
-    plain_options = {"ngf": args.ngf, "palette": args.palette}
+                    "outputs": "tables,labels,audio", "audio_format": "float",   # what the plain loop writes
+                    "device": args.device}
+    plain_options = {"ngf": args.ngf, "palette": args.palette, "device": args.device}
     short_minutes = max(args.minutes / 6, 1)
     with tempfile.TemporaryDirectory() as work:
         long_path, short_path = os.path.join(work, "long.wav"), os.path.join(work, "short.wav")
@@ -432,8 +444,9 @@ def main() -> None:
 
 def report(args, ours_runs: list[dict], plain_runs: list[dict], ours_short: dict, short_minutes: float) -> None:
     load = os.getloadavg()[0]
+    where = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "CPU"
     print(f"test recording: {args.minutes:g} min at {PARAMS.sr} Hz, palette {args.palette}; U-Net 256 ngf {args.ngf}; "
-          f"{os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads; load average now {load:.1f}")
+          f"on {where}; {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads; load average now {load:.1f}")
     ours_desc = (f"batch {args.batch_size}, overlap {args.tile_overlap}, {args.precision}"
                  f"{', compiled' if args.compile else ''}")
     ours = _summarise("ours  (" + ours_desc + ")", ours_runs)
@@ -455,6 +468,10 @@ def _summarise(name: str, runs: list[dict]) -> tuple[float, float]:
     print(f"{name}: {best:7.1f} s per hour of audio = {3600 / best:5.1f}x real time (median {3600 / median:5.1f}x "
           f"of {len(runs)}); per tile {gen_ms:.1f} ms generator + {rest_ms:.1f} ms the rest; "
           f"{run['tiles']} tiles, {run['selections']} selections")
+    if run.get("startup_s"):
+        steady = (run["seconds"] - run["startup_s"]) / run["audio_s"] * 3600
+        print(f"{' ' * len(name)}  start-up (the first batch) {run['startup_s']:.2f} s; without it "
+              f"{3600 / steady:5.1f}x real time")
     return best, median
 
 
