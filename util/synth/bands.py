@@ -22,6 +22,7 @@ MODEL_BANDS_HZ: dict[str, tuple[float, float]] = {
     "harterts_leaf_warbler": (5000.0, 9000.0),           # Phylloscopus goodsoni
     # insects
     "cicada_buzz": (3000.0, 8000.0),
+    "cicada_phrases": (3000.0, 8000.0),
     "cricket_chirps": (3500.0, 5500.0),
     "katydid_pulses": (6000.0, 11000.0),                 # capped below Nyquist at low sample rates
     # human sounds

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 import scipy.signal
 
 from util.errors import UserError
@@ -37,13 +38,53 @@ from util.synth.dsp import (
 # --------------------------------------------------------------------------- insects
 
 def cicada_buzz(rng: Generator, sr: int) -> np.ndarray:
-    """Cicada model: broadband noise pulsed fast (80-200 pulses a second), 2-6 s long, swelling in and
-    fading out."""
+    """Cicada drone model: noise pulsed fast (80-200 pulses a second) through the song's resonance (a
+    dominant frequency of 4-6.5 kHz, 0.15-0.3 octave wide, over a skirt 12-20 dB down that fills the
+    band), 2-6 s long, swelling in and fading out."""
     band_hz = MODEL_BANDS_HZ["cicada_buzz"]
     n = to_samples(rng.uniform(2.0, 6.0), sr)
     pulses = np.sin(np.pi * rng.uniform(80.0, 200.0) * np.arange(n) / sr) ** 4
-    noise = shaped_noise(rng, n, sr, *band_hz)
+    noise = _resonant_noise(rng, n, sr, band_hz)
     return finish(noise * pulses * envelope(n, sr, 0.3, 0.3), sr, band_hz)
+
+
+def cicada_phrases(rng: Generator, sr: int) -> np.ndarray:
+    """Cicada phrase model: a song of 3-20 echemes (0.08-0.4 s of resonant pulsed buzz, as in
+    :func:`cicada_buzz`, 0.05-0.25 s apart), the dominant frequency gliding up 3-10 % through each
+    echeme; 1-5 s."""
+    band_hz = MODEL_BANDS_HZ["cicada_phrases"]
+    on_s, gap_s = rng.uniform(0.08, 0.4), rng.uniform(0.05, 0.25)
+    rate = rng.uniform(80.0, 200.0)
+    notes, onset = [], 0.0
+    for _ in range(int(np.clip(rng.uniform(1.0, 5.0) / (on_s + gap_s), 3, 20))):
+        n = to_samples(on_s * rng.uniform(0.9, 1.1), sr)
+        glide = rng.uniform(1.03, 1.10)
+        pulses = np.sin(np.pi * rate * np.arange(n) / sr) ** 4
+        echeme = _resonant_noise(rng, n, sr, band_hz, glide) * pulses * envelope(n, sr, 0.02, 0.03)
+        notes.append((onset, echeme * db_jitter(rng, 1.0)))
+        onset += n / sr + gap_s * rng.uniform(0.9, 1.1)
+    return finish(assemble(notes, sr), sr, band_hz)
+
+
+def _resonant_noise(rng: Generator, n: int, sr: int, band_hz: tuple[float, float], glide: float = 1.0) -> np.ndarray:
+    """Noise through a cicada's resonance: power peaked at a dominant frequency drawn in 4-6.5 kHz (a
+    Gaussian in octaves, 0.15-0.3 octave standard deviation) over a skirt 12-20 dB down across
+    ``band_hz``; with ``glide`` > 1 the dominant frequency rises by that factor over the ``n`` samples
+    (the noise filtered in four quarters, crossfaded)."""
+    centre = rng.uniform(4000.0, 6500.0)
+    width, skirt = rng.uniform(0.15, 0.3), 10 ** (-rng.uniform(12.0, 20.0) / 20)
+    white = shaped_noise(rng, n, sr, *band_hz)
+    freqs = scipy.fft.rfftfreq(n, 1.0 / sr)
+    spectrum = scipy.fft.rfft(white)
+    pieces = 1 if glide == 1.0 else 4
+    weights = np.linspace(0.0, 1.0, n)[None, :] * (pieces - 1) - np.arange(pieces)[:, None]
+    weights = np.clip(1.0 - np.abs(weights), 0.0, 1.0) if pieces > 1 else np.ones((1, n))
+    out = np.zeros(n)
+    for k in range(pieces):
+        fc = centre * glide ** (k / max(pieces - 1, 1))
+        gain = skirt + np.exp(-0.5 * (np.log2(np.maximum(freqs, 1.0) / fc) / width) ** 2)
+        out += weights[k] * scipy.fft.irfft(spectrum * gain, n)
+    return out
 
 
 def cricket_chirps(rng: Generator, sr: int) -> np.ndarray:
@@ -151,14 +192,17 @@ def wind_gusts(rng: Generator, sr: int, n_samples: int) -> np.ndarray:
 
 def rain(rng: Generator, sr: int, n_samples: int, drops_per_s: float = 100.0,
          timbre_rng: Generator | None = None) -> np.ndarray:
-    """Rain model: ``drops_per_s`` random drops a second (Poisson, heavy-tailed sizes), each the same
+    """Rain model: on average ``drops_per_s`` random drops a second (heavy-tailed sizes), each the same
     1-4 ms decaying broadband click (drawn from ``timbre_rng``, default ``rng``: it sets the rain's
-    spectrum), 0.8-10 kHz; unit RMS."""
+    spectrum), 0.8-10 kHz, falling in showers (the drop rate swells and eases over seconds, about
+    ``RAIN_SHOWER_SPREAD`` in natural log either way); unit RMS."""
     k = to_samples(0.004, sr)
     kernel = (timbre_rng or rng).standard_normal(k) * np.exp(-np.arange(k) / (0.001 * sr))
+    showers = np.cumsum(np.exp(RAIN_SHOWER_SPREAD * slow_wobble(rng, n_samples, sr, 0.5)))
     drops = np.zeros(n_samples)
     n_drops = rng.poisson(drops_per_s * n_samples / sr) + 1
-    drops[rng.integers(0, n_samples, n_drops)] = rng.pareto(2.0, n_drops) * rng.choice([-1.0, 1.0], n_drops)
+    at = np.minimum(np.searchsorted(showers, rng.random(n_drops) * showers[-1]), n_samples - 1)
+    np.add.at(drops, at, rng.pareto(2.0, n_drops) * rng.choice([-1.0, 1.0], n_drops))
     y = band_limit(scipy.signal.fftconvolve(drops, kernel)[:n_samples], sr, 800.0, 10000.0, 200.0)
     return y / max(np.sqrt(np.mean(y ** 2)), 1e-20)
 
@@ -178,7 +222,8 @@ COMPONENTS = {"wind": (0.4, (-6.0, 6.0)),      # kind: (probability in a clip, l
               "stream": (0.3, (-12.0, 0.0))}
 BACKGROUND_KINDS = (*COLOURS, *COMPONENTS)
 MIC_FLOOR_DB = -30.0                           # white microphone floor, relative to the coloured base
-RAIN_DROPS_PER_S = (20.0, 200.0)               # range of a rainy clip's drop rate
+RAIN_DROPS_PER_S = (20.0, 200.0)               # range of a rainy clip's mean drop rate
+RAIN_SHOWER_SPREAD = 1.2                       # how far the drop rate swells and eases (natural log)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The source registry: the ten sources the mixer can draw, their models, communities and bands.
 
-The eight species (one call model each, named as in the species palette), ``insect`` (three models) and
+The eight species (one call model each, named as in the species palette), ``insect`` (four models) and
 ``human`` (four models). A source's band is the span of its models' bands in
 :data:`util.synth.bands.MODEL_BANDS_HZ`; the palettes are the built-in ones of :mod:`util.labels.palette`.
 
@@ -34,6 +34,7 @@ from util.synth.dsp import Generator
 from util.synth.noises import (
     aircraft_rumble,
     cicada_buzz,
+    cicada_phrases,
     cricket_chirps,
     engine_drone,
     katydid_pulses,
@@ -53,7 +54,7 @@ SPECIES_GENERATORS: dict[str, CallModel] = {
     "alstroms-warbler": alstroms_warbler,
     "harterts-leaf-warbler": harterts_leaf_warbler,
 }
-INSECT_GENERATORS = (cicada_buzz, cricket_chirps, katydid_pulses)
+INSECT_GENERATORS = (cicada_buzz, cicada_phrases, cricket_chirps, katydid_pulses)
 HUMAN_GENERATORS = (road_vehicle, engine_drone, speech_babble, aircraft_rumble)
 
 SOURCE_GENERATORS: dict[str, tuple[CallModel, ...]] = {
