@@ -59,13 +59,13 @@ PRESETS = {
     # raise pixel F1 at equal steps), the colour cross-entropy with class weights, balanced sampling,
     # Adam 1e-3 / beta1 0.9, no dropout, an average of G's weights, the epoch scored best on val.
     # demo: 5 epochs of 640 pairs (3 200 steps; make demo makes 640); cpu: the reference run
-    # (14 epochs of 2 000 pairs, README).
+    # (10 epochs of 2 000 pairs, README).
     "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=3, n_epochs_decay=2,
                  save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                  sample_balance=0.5,
                  sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
                  ema_decay=0.995, epoch_size=640, fit_decoding="on"),
-    "cpu": dict(netG="unet_256", ngf=32, ndf=32, batch_size=1, n_epochs=8, n_epochs_decay=6,
+    "cpu": dict(netG="unet_256", ngf=32, ndf=32, batch_size=1, n_epochs=6, n_epochs_decay=4,
                 save_epoch_freq=2, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                 sample_balance=0.5,
                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
