@@ -68,7 +68,7 @@ def test_a_cicada_sings_at_a_dominant_frequency_not_as_flat_band_noise():
 
 def test_cicada_phrases_are_echemes_with_silent_gaps():
     rng = np.random.default_rng(12)
-    sr, hop = PARAMS.sr, 256
+    sr, hop = PARAMS.sr, PARAMS.hop_length
     for _ in range(3):
         call = cicada_phrases(rng, sr).astype(np.float64)
         frames = np.sqrt(np.mean(call[: len(call) // hop * hop].reshape(-1, hop) ** 2, axis=1))

@@ -77,8 +77,8 @@ def _resonant_noise(rng: Generator, n: int, sr: int, band_hz: tuple[float, float
     freqs = scipy.fft.rfftfreq(n, 1.0 / sr)
     spectrum = scipy.fft.rfft(white)
     pieces = 1 if glide == 1.0 else 4
-    weights = np.linspace(0.0, 1.0, n)[None, :] * (pieces - 1) - np.arange(pieces)[:, None]
-    weights = np.clip(1.0 - np.abs(weights), 0.0, 1.0) if pieces > 1 else np.ones((1, n))
+    position = np.linspace(0.0, 1.0, n)[None, :] * (pieces - 1) - np.arange(pieces)[:, None]
+    weights = np.clip(1.0 - np.abs(position), 0.0, 1.0)     # one row of ones when there is one piece
     out = np.zeros(n)
     for k in range(pieces):
         fc = centre * glide ** (k / max(pieces - 1, 1))
