@@ -64,7 +64,7 @@ class Pix2PixConfig:
     netG: str = "unet_256"          # unet_256 | unet_128 | resnet_9blocks | resnet_6blocks
     netD: str = "basic"             # basic (70x70 PatchGAN) | n_layers | pixel
     n_layers_D: int = 3             # only with netD n_layers
-    norm: str = "batch"             # batch | instance | none
+    norm: str = "batch"             # batch | tile | instance | none (util.gan.norms)
     no_dropout: bool = False        # pix2pix's generator trains with dropout 0.5
     row_contrast: float = 0.0       # G also sees each row minus its time quantile (networks.RowContrast); 0 = off
     ema_decay: float = 0.0          # score and save an average of G's weights (averaging.WeightAverage); 0 = off

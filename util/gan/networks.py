@@ -22,7 +22,6 @@ Image tensors are (N, C, H, W) float32 in [-1, 1]. U-Net 256 needs H and W divis
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 
@@ -32,37 +31,15 @@ from torch.nn import init
 
 from util.errors import UserError
 from util.files import atomic_path
+from util.gan.norms import TILE_NORM_KEY, TileNorm, conv_bias, get_norm_layer, mark_norm
 
 GENERATORS = ("unet_256", "unet_128", "resnet_9blocks", "resnet_6blocks")
 DISCRIMINATORS = ("basic", "n_layers", "pixel")
-NORMS = ("batch", "instance", "none")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 RESNET_BLOCKS = {"resnet_6blocks": 6, "resnet_9blocks": 9}
 ROW_CONTRAST_KEY = "row_contrast.quantile"   # the state_dict entry of a generator with a RowContrast input
 # How the generator's colours are read, fitted on val (util.gan.calibration); not weights of any layer
 DECODING_KEYS = {"offsets": "decoding.offsets", "min_region": "decoding.min_region"}
-
-
-# ---------------------------------------------------------------------------------------------- norm
-
-def get_norm_layer(norm: str = "batch"):
-    """'batch' | 'instance' | 'none' -> a constructor ``f(num_channels) -> nn.Module``.
-
-    Batch norm learns a scale and shift and keeps running statistics; instance norm does neither (as in
-    pix2pix); 'none' gives an identity.
-    """
-    if norm == "batch":
-        return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
-    if norm == "instance":
-        return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
-    if norm == "none":
-        return lambda num_channels: nn.Identity()
-    raise UserError(f"--norm {norm!r}: choose one of {', '.join(NORMS)}")
-
-
-def _conv_bias(norm: str) -> bool:
-    """pix2pix gives convolutions a bias only when the norm is instance norm."""
-    return norm == "instance"
 
 
 # ---------------------------------------------------------------------------------------------- U-Net
@@ -86,7 +63,7 @@ class UnetSkipConnectionBlock(nn.Module):
         super().__init__()
         self.outermost = outermost
         norm_layer = get_norm_layer(norm)
-        bias = _conv_bias(norm)
+        bias = conv_bias(norm)
         input_nc = outer_nc if input_nc is None else input_nc
         down_conv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=bias)
         up_in = inner_nc if innermost else inner_nc * 2  # below the innermost level the skip doubles channels
@@ -138,6 +115,7 @@ class UnetGenerator(nn.Module):
             block = UnetSkipConnectionBlock(ngf * mult, ngf * mult * 2, submodule=block, norm=norm)
         self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc * (2 if row_contrast else 1),
                                              submodule=block, outermost=True, norm=norm)
+        mark_norm(self, norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x if self.row_contrast is None else self.row_contrast(x))
@@ -178,7 +156,7 @@ class ResnetBlock(nn.Module):
     def __init__(self, dim: int, norm: str = "batch", use_dropout: bool = False):
         super().__init__()
         norm_layer = get_norm_layer(norm)
-        bias = _conv_bias(norm)
+        bias = conv_bias(norm)
         layers = [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, kernel_size=3, bias=bias), norm_layer(dim), nn.ReLU()]
         if use_dropout:
             layers.append(nn.Dropout(0.5))
@@ -197,7 +175,7 @@ class ResnetGenerator(nn.Module):
                  use_dropout: bool = False, n_blocks: int = 9, row_contrast: float | None = None):
         super().__init__()
         norm_layer = get_norm_layer(norm)
-        bias = _conv_bias(norm)
+        bias = conv_bias(norm)
         self.input_nc = input_nc
         self.row_contrast = RowContrast(row_contrast) if row_contrast else None
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc * (2 if row_contrast else 1), ngf, kernel_size=7, bias=bias),
@@ -212,6 +190,7 @@ class ResnetGenerator(nn.Module):
                        norm_layer(ngf * mult // 2), nn.ReLU()]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
+        mark_norm(self, norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x if self.row_contrast is None else self.row_contrast(x))
@@ -229,7 +208,7 @@ class NLayerDiscriminator(nn.Module):
     def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch"):
         super().__init__()
         norm_layer = get_norm_layer(norm)
-        bias = _conv_bias(norm)
+        bias = conv_bias(norm)
         layers = [nn.Conv2d(input_nc, ndf, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2)]
         mult = 1
         for n in range(1, n_layers + 1):
@@ -249,7 +228,7 @@ class PixelDiscriminator(nn.Module):
 
     def __init__(self, input_nc: int, ndf: int = 64, norm: str = "batch"):
         super().__init__()
-        bias = _conv_bias(norm)
+        bias = conv_bias(norm)
         self.net = nn.Sequential(
             nn.Conv2d(input_nc, ndf, kernel_size=1), nn.LeakyReLU(0.2),
             nn.Conv2d(ndf, ndf * 2, kernel_size=1, bias=bias), get_norm_layer(norm)(ndf * 2), nn.LeakyReLU(0.2),
@@ -279,7 +258,7 @@ def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0
                 init.orthogonal_(m.weight, gain=init_gain)
             if m.bias is not None:
                 init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, TileNorm)):
             init.normal_(m.weight, 1.0, init_gain)
             init.zeros_(m.bias)
 
@@ -355,7 +334,8 @@ def infer_generator_config(state_dict: dict) -> dict:
 
     Returns ``dict(netG, input_nc, output_nc, ngf, norm)`` plus ``num_downs`` for a U-Net or ``n_blocks``
     for a ResNet, and ``row_contrast`` (its quantile) for a generator with a :class:`RowContrast` input
-    (``input_nc`` is then the channels it is fed). ``norm`` is 'batch' when running statistics are present,
+    (``input_nc`` is then the channels it is fed). ``norm`` is 'tile' when the weights say so (:data:`TILE_NORM_KEY`),
+    else 'batch' when running statistics are present,
     else 'instance' when the convolutions have biases, else 'none'. Raises ValueError for any other weights.
     """
     state_dict = clean_state_dict(state_dict)
@@ -368,7 +348,9 @@ def infer_generator_config(state_dict: dict) -> dict:
     if ROW_CONTRAST_KEY in state_dict:
         config["row_contrast"] = float(state_dict[ROW_CONTRAST_KEY])
         config["input_nc"] //= 2   # the first convolution also sees the contrast channels
-    if any(k.endswith("running_mean") and k[:-len("running_mean")] + "weight" in state_dict for k in state_dict):
+    if TILE_NORM_KEY in state_dict:
+        config["norm"] = "tile"
+    elif any(k.endswith("running_mean") and k[:-len("running_mean")] + "weight" in state_dict for k in state_dict):
         config["norm"] = "batch"
     else:
         bias_key = "model.model.1.model.1.bias" if config["netG"].startswith("unet") else "model.1.bias"

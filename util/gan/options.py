@@ -37,6 +37,7 @@ from util.files import (
 from util.gan import losses, networks
 from util.gan.dataset import PREPROCESS_MODES
 from util.gan.model import LR_POLICIES, Pix2PixConfig
+from util.gan.norms import NORMS
 from util.gan.tile_settings import SETTINGS_KEY, training_tile_settings
 from util.labels.palette import DECODE_RULES
 
@@ -54,22 +55,23 @@ PRESETS = {
     "paper": dict(netG="unet_256", ngf=64, ndf=64, batch_size=1, n_epochs=100, n_epochs_decay=100,
                   save_epoch_freq=5, lambda_GAN=1.0, lambda_CE=0.0, ce_class_balance=0.0, sample_balance=0.0,
                   sample_rarity=0.0, lr=2e-4, beta1=0.5, no_dropout=False, row_contrast=0.0,
-                  select_epoch="last", ema_decay=0.0, epoch_size=0, fit_decoding="off"),
+                  select_epoch="last", ema_decay=0.0, epoch_size=0, fit_decoding="off", norm="batch"),
     # Our recipe for 2 CPU cores (README, "The recipe"): no GAN term (D costs half of each step and did not
     # raise pixel F1 at equal steps), the colour cross-entropy with class weights, balanced sampling,
-    # Adam 1e-3 / beta1 0.9, no dropout, an average of G's weights, the epoch scored best on val.
+    # Adam 1e-3 / beta1 0.9, no dropout, an average of G's weights, the epoch scored best on val, and tile norm
+    # (each tile normalised by its own statistics at inference too, as in training at batch 1).
     # demo: 5 epochs of 640 pairs (3 200 steps; make demo makes 640); cpu: the reference run
     # (10 epochs of 2 000 pairs, README).
     "demo": dict(netG="unet_256", ngf=16, ndf=16, batch_size=1, n_epochs=3, n_epochs_decay=2,
                  save_epoch_freq=1, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                  sample_balance=0.5,
                  sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
-                 ema_decay=0.995, epoch_size=640, fit_decoding="on"),
+                 ema_decay=0.995, epoch_size=640, fit_decoding="on", norm="tile"),
     "cpu": dict(netG="unet_256", ngf=32, ndf=32, batch_size=1, n_epochs=6, n_epochs_decay=4,
                 save_epoch_freq=2, lambda_GAN=0.0, lambda_CE=30.0, ce_class_balance=RECIPE_CLASS_BALANCE,
                 sample_balance=0.5,
                 sample_rarity=0.0, lr=1e-3, beta1=0.9, no_dropout=True, row_contrast=0.2, select_epoch="best",
-                ema_decay=0.995, epoch_size=2000, fit_decoding="on"),
+                ema_decay=0.995, epoch_size=2000, fit_decoding="on", norm="tile"),
 }
 
 
@@ -108,7 +110,9 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--n_layers_D", type=int, default=_MODEL.n_layers_D, help="discriminator layers when --netD n_layers")
     group.add_argument("--ngf", type=int, default=None, help="generator filters in the first layer (preset)")
     group.add_argument("--ndf", type=int, default=None, help="discriminator filters in the first layer (preset)")
-    group.add_argument("--norm", default=_MODEL.norm, help=" | ".join(networks.NORMS))
+    group.add_argument("--norm", choices=NORMS, default=None,
+                       help="batch (pix2pix) | tile (batch norm's scale and shift, each tile normalised by its own "
+                            "statistics in training and at inference; util/gan/norms.py) | instance | none (preset)")
     group.add_argument("--no_dropout", action="store_true", default=None,
                        help="no dropout in the generator (preset: dropout 0.5, as pix2pix, in paper)")
     group.add_argument("--dropout", dest="no_dropout", action="store_false", default=None,
