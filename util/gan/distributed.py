@@ -13,7 +13,7 @@ What is kept the same on every process (each function below is one of these, and
 - the gradients: summed over processes and divided by N after each backward pass, before the optimiser's step
   (:func:`average_gradients`), so every process takes the same step;
 - batch norm: statistics over the global batch, forward and backward (:class:`GlobalBatchNorm2d`), so a run on
-  N processes computes what one process computes on the global batch;
+  N processes computes what one process computes on the global batch (tile norm, util.gan.norms, needs none);
 - stopping: a stop request (Ctrl-C, SIGTERM) on any process stops every process after the same step (:func:`any_rank`).
 
 Only rank 0 reads and writes the run folder (logs, scores, checkpoints): it tells the others what it decided
