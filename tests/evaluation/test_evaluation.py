@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from util.evaluation import summary
 from util.evaluation.ablation import DIFFERENCE, NOT_TOLD_APART, RunScores, better, data_columns, difference_rows
 from util.evaluation.classification import classification_table
 from util.evaluation.context import Evaluation
@@ -181,6 +182,9 @@ def test_classification_table_gives_f1_per_species_and_the_mean_for_each_method(
     assert table["GAN"].iloc[0] == 1.0 and table["ResNet50"].iloc[0] == pytest.approx(2 / 3)
     assert table["GAN"].iloc[-1] == 1.0 and table["ResNet50"].iloc[-1] == pytest.approx((2 / 3 + 1) / 2)
     assert table["VGG16"].isna().all() and np.isnan(f1_scores(truth, perfect)[2])
+    # the summary line gives each method's mean, and says which CNN was not run rather than printing nan
+    assert summary._classification_line(table) == ("classification F1 (mean over species): GAN 1.000, "
+                                                    "ResNet50 0.833, VGG16 not run")
 
 
 def test_pixel_f1_table_gives_each_class_and_the_mean_at_both_levels():

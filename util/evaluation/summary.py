@@ -149,9 +149,10 @@ def _separation_errors_line(table: pd.DataFrame, rated: list[str]) -> str:
 
 
 def _classification_line(table: pd.DataFrame) -> str:
+    """The mean F1 of each method; a method whose column is empty (a CNN not run) says so."""
     table = table.set_index("species")
     return "classification F1 (mean over species): " + ", ".join(
-        f"{m} {table.loc[MEAN_ROW, m]:.3f}" for m in table.columns)
+        f"{m} {table.loc[MEAN_ROW, m]:.3f}" if table[m].notna().any() else f"{m} not run" for m in table.columns)
 
 
 def _ablation_line(table: pd.DataFrame) -> str:
