@@ -8,9 +8,10 @@
   that 'batch' uses afterwards follow the last few tiles seen (momentum 0.1), which are not the tile being
   read, and in the U-Net's deepest layers (2x2 and 4x4 maps) a tile's statistics and those averages differ
   widely. On make demo's data (80 val soundscapes), the same community generator scored val pixel F1 0.51
-  with running statistics and 0.72 with its tiles' own (README, "The recipe"). pix2pix's own test script
-  keeps batch norm in training mode for this reason; 'tile' makes that the layer's behaviour, so every
-  reader (job04, job06, recordings) gets it without a flag and batches of tiles do not mix.
+  with running statistics and 0.72 with its tiles' own (README, "The recipe"). pix2pix's own test script,
+  unless given ``--eval``, keeps batch norm in training mode (at batch 1, each tile's own statistics);
+  'tile' makes that the layer's behaviour, so every reader (job04, job06, recordings) gets it without a
+  flag and batches of tiles do not mix.
 - 'instance': instance norm without scale and shift, as pix2pix; 'none': no normalisation.
 """
 
