@@ -2,7 +2,8 @@
 
 The generator a step leaves behind jumps with the last few pairs it saw; the average of its recent weights
 does not. On val, the community model's pixel F1 swung by 0.2 between checkpoints 400 steps apart while
-the average held steady and higher (README, "The recipe"). The average is what job03 scores after every
+the average held steady and higher (README, "The recipe"; with batch norm read by its running statistics,
+most of those swings' cause, which tile norm removed). The average is what job03 scores after every
 epoch and what it saves as the generator; the raw weights keep training.
 
 After update ``n`` (counting from 0) the average moves towards the weights by ``1 - d`` with
