@@ -31,7 +31,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from probe_recipe import classes, load, mean_f1  # noqa: E402
+from probe_recipe import classes, load, val_f1  # noqa: E402
 
 from util.files import split_folder  # noqa: E402
 from util.gan.images import to_signed  # noqa: E402
@@ -88,10 +88,7 @@ def main() -> None:
         line = {"file": os.path.basename(path)}
         for mode, variant in (("running", copy.deepcopy(net)), ("per_tile", per_tile(copy.deepcopy(net))),
                               ("recomputed", recomputed(copy.deepcopy(net), train_A))):
-            variant.eval()
-            with torch.inference_mode():
-                fake = torch.cat([variant(val_A[i:i + 8]) for i in range(0, len(val_A), 8)])
-            f1, per_class = mean_f1(classes(fake, colors), val_true, len(colors))
+            f1, per_class = val_f1(variant, val_A, val_true, colors)
             line[mode], line[f"{mode}_per_class"] = round(f1, 3), per_class
         print(json.dumps(line), flush=True)
 
