@@ -127,16 +127,19 @@ def test_separation_table_has_mse_si_sdr_error_and_false_alarms_for_gan_and_nmf(
                record("a", "NMF", mse=3e-5, si_sdr=2.0, si_sdri=-3.0, error_db=-1.0),
                record("b", "GAN", mse=3e-5, si_sdr=-48.0, si_sdri=-50.0, error_db=0.0, silent=True),
                record("a", SILENCE, mse=4e-5, si_sdr=-48.0, si_sdri=-53.0, error_db=0.0),
+               record("a", TRUE_MASK, mse=1e-6, si_sdr=20.0, si_sdri=15.0, error_db=-20.0),
+               record("b", TRUE_MASK, mse=2e-6, si_sdr=18.0, si_sdri=12.0, error_db=-18.0),
                record("c", "GAN", present=False, false_alarm=0.0), record("d", "GAN", present=False, false_alarm=3.0),
                record("c", "NMF", present=False, false_alarm=1.0)]
     table = separation_table(records, PALETTES["community"])
     assert list(table.columns) == separation_columns() == [
         "community", "GAN", "NMF", "GAN SI-SDR (dB)", "NMF SI-SDR (dB)", "GAN SI-SDR improvement (dB)",
-        "NMF SI-SDR improvement (dB)", SILENCE, "GAN error re source (dB)", "NMF error re source (dB)",
+        "NMF SI-SDR improvement (dB)", "true mask (reference) SI-SDR improvement (dB)", SILENCE, "GAN error re source (dB)", "NMF error re source (dB)",
         "GAN false alarm (% of mixture energy)", "NMF false alarm (% of mixture energy)"]
     bird = table.set_index("community").loc["bird"]
     assert bird["GAN"] == pytest.approx(2e-5) and bird["NMF"] == 3e-5 and bird[SILENCE] == 4e-5
     assert bird["GAN SI-SDR (dB)"] == pytest.approx(-19.0)      # the silent tile counts, at its floor
+    assert bird[f"{TRUE_MASK} SI-SDR improvement (dB)"] == pytest.approx(13.5)
     assert bird["GAN error re source (dB)"] == pytest.approx(-4.0)
     assert bird["GAN false alarm (% of mixture energy)"] == pytest.approx(1.5)
     assert bird["NMF false alarm (% of mixture energy)"] == pytest.approx(1.0)
@@ -328,6 +331,7 @@ def test_job06_tables_hold_numbers_from_the_run(tiny_run):
     assert np.isfinite(any_source[TRUE_MASK]) and np.isfinite(any_source["GAN"])
     separation = read_workbook(str(root / "data" / TABLE_FILES["separation"]))
     assert separation["data"]["community"].iloc[-1] == "mean"
+    assert np.isfinite(separation["data"].set_index("community").loc["bird", f"{TRUE_MASK} SI-SDR improvement (dB)"])
     assert "silent estimates" in separation["about"].set_index("item").loc["counts", "value"]
     pixel = read_workbook(str(root / "data" / TABLE_FILES["pixel_f1"]))["data"]
     assert set(pixel["level"]) == {"species", "community"} and (pixel["class"] == "mean").sum() == 2

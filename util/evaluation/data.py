@@ -32,6 +32,7 @@ DEFAULT_MIN_TRUE_PIXELS = 20
 BIRD = "bird"           # the community of every species
 GAN = "GAN"             # the generator's column in every table
 MEAN_ROW = "mean"       # the row of means over classes (data06, data07)
+TRUE_MASK = "true mask (reference)"   # the mixture under the true class mask (data04, data05)
 
 
 def pairs_folder(root: str, split: str, level: str) -> str:

@@ -39,6 +39,7 @@ from util.evaluation.call_boxes import CallBox, box_mask, read_call_boxes
 from util.evaluation.context import Evaluation
 from util.evaluation.data import (
     GAN,
+    TRUE_MASK,
     ClipAudio,
     Tile,
     group_by_clip,
@@ -57,7 +58,6 @@ SPECTRAL_GATING = "spectral gating"
 DENOISERS = (GAN, SPECTRAL_SUBTRACTION, WIENER, NO_DENOISE, SPECTRAL_GATING)   # data04's column order
 BASELINES = (SPECTRAL_SUBTRACTION, WIENER, SPECTRAL_GATING)                  # the classical denoisers
 EMPTY_MASK = "empty mask (reference)"   # the floor everywhere: what a method that finds nothing scores
-TRUE_MASK = "true mask (reference)"     # the mixture under the true mask: the best a binary mask can do
 REFERENCES = (EMPTY_MASK, TRUE_MASK)
 COLUMNS = (*DENOISERS, *REFERENCES)
 WHOLE_TILE, IN_BOXES, ALL_SOURCES = "data", "in call boxes", "all sources"     # data04's sheets, in order

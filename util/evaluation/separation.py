@@ -2,8 +2,9 @@
 
 True source = the sum of that community's part WAVs over the tile's span (first to last frame centre);
 GAN = the mixture's STFT under the GAN community mask, inverted with the mixture's phase
-(:func:`util.labels.separation.masked_audio`); NMF = the same with NMF's soft mask. Every method is
-scored on the same tiles, those where the community is present: a silent estimate (an empty mask) is
+(:func:`util.labels.separation.masked_audio`); NMF = the same with NMF's soft mask; the true mask, a
+reference, = the same with the true community mask (what the GAN would score painting the truth). Every
+method is scored on the same tiles, those where the community is present: a silent estimate (an empty mask) is
 kept, with the SI-SDR rule of :mod:`util.evaluation.separation_scores`. Columns: waveform MSE in (full
 scale)^2, SI-SDR and its improvement over the unprocessed mixture in dB, the error relative to the
 source's energy in dB, the MSE of silence as a reference, and the false-alarm energy each method puts into
@@ -30,6 +31,7 @@ from util.evaluation.context import Evaluation
 from util.evaluation.data import (
     GAN,
     MEAN_ROW,
+    TRUE_MASK,
     ClipAudio,
     Tile,
     community_audio,
@@ -67,7 +69,8 @@ WHAT = {
              "mixture (higher is better), and false alarms where the community is absent (lower is better)",
     "metric domain": "waveform, over the samples from a tile's first to its last frame centre. True source = sum "
                      "of the community's part WAVs (bird = every species part); GAN = ISTFT of the mixture's STFT "
-                     "under the GAN community mask (binary, mixture phase); NMF = the same under NMF's soft mask. "
+                     "under the GAN community mask (binary, mixture phase); NMF = the same under NMF's soft mask; "
+                     "true mask = the same under the true community mask. "
                      "Every score but the false alarm is a mean over the same tiles for every method: the test "
                      "tiles where the community is present in truth (at least 'min true pixels' pixels), silent "
                      "estimates included. The 'mean' row is the mean over the communities with a value.",
@@ -78,6 +81,8 @@ WHAT = {
                                        "-10 log10(n - 2) dB for its n samples: the SI-SDR of an estimate holding "
                                        "no information on the source (util.evaluation.separation_scores)",
         f"GAN {SI_SDRI}, NMF {SI_SDRI}": "SI-SDR(estimate) - SI-SDR(mixture), silent estimates at the chance level",
+        f"{TRUE_MASK} {SI_SDRI}": "the SI-SDR improvement of the mixture under the TRUE community mask (binary, "
+                                  "mixture phase): what the GAN would score if it painted the truth exactly",
         SILENCE: "the MSE of an all-zero estimate (the true source's power): a method is useful only below it",
         f"GAN {ERROR}, NMF {ERROR}": "10 log10(||estimate - source||^2 / ||source||^2) per tile, then the mean: "
                                     "energy-normalised, so quiet and loud clips weigh alike; silence scores "
@@ -215,6 +220,7 @@ def separate_tile(tile: Tile, gan_map: np.ndarray, clip: ClipAudio, separator: N
         reference, mixture = _tile_segment(community_audio(clip, name, palettes["species"]), clip.mixture, tile)
         estimates = {m: e[: len(reference)] for m, e in estimates.items()}
         if n_true:
+            estimates[TRUE_MASK] = masked_audio(spectrum, true_map == k, tile.meta)[: len(reference)]
             estimates[SILENCE] = np.zeros(len(reference))
             scores = [{**score, "present": True} for score in separation_scores(reference, estimates, mixture)]
         else:
@@ -243,7 +249,8 @@ def _tile_segment(source: np.ndarray, mixture: np.ndarray, tile: Tile) -> tuple[
 
 def separation_table(records: list[dict], communities: Palette) -> pd.DataFrame:
     """data05: ``community``, ``GAN``, ``NMF`` (mean waveform MSE), ``GAN SI-SDR (dB)``, ``NMF SI-SDR (dB)``,
-    ``GAN SI-SDR improvement (dB)``, ``NMF SI-SDR improvement (dB)``, ``silence (reference)`` (the MSE of an
+    ``GAN SI-SDR improvement (dB)``, ``NMF SI-SDR improvement (dB)``, ``true mask (reference) SI-SDR
+    improvement (dB)`` (the mixture under the true mask), ``silence (reference)`` (the MSE of an
     all-zero estimate), ``GAN error re source (dB)``, ``NMF error re source (dB)``: means over the tiles where
     the community is present (every method on the same tiles); then ``GAN false alarm (% of mixture energy)``,
     ``NMF false alarm (% of mixture energy)``: means over the tiles where it is absent. One row per community,
@@ -258,6 +265,7 @@ def separation_table(records: list[dict], communities: Palette) -> pd.DataFrame:
         for metric, suffix in (("mse", ""), ("si_sdr", f" {SI_SDR}"), ("si_sdri", f" {SI_SDRI}")):
             for method in SEPARATORS:
                 row[f"{method}{suffix}"] = float(means[metric].get((name, method), np.nan))
+        row[f"{TRUE_MASK} {SI_SDRI}"] = float(means["si_sdri"].get((name, TRUE_MASK), np.nan))
         row[SILENCE] = float(means["mse"].get((name, SILENCE), np.nan))
         for method in SEPARATORS:
             row[f"{method} {ERROR}"] = float(means["error_db"].get((name, method), np.nan))
@@ -271,7 +279,7 @@ def separation_table(records: list[dict], communities: Palette) -> pd.DataFrame:
 
 def separation_columns() -> list[str]:
     return ["community", GAN, NMF, f"{GAN} {SI_SDR}", f"{NMF} {SI_SDR}", f"{GAN} {SI_SDRI}", f"{NMF} {SI_SDRI}",
-            SILENCE, f"{GAN} {ERROR}", f"{NMF} {ERROR}", f"{GAN} {FALSE_ALARM}", f"{NMF} {FALSE_ALARM}"]
+            f"{TRUE_MASK} {SI_SDRI}", SILENCE, f"{GAN} {ERROR}", f"{NMF} {ERROR}", f"{GAN} {FALSE_ALARM}", f"{NMF} {FALSE_ALARM}"]
 
 
 def compute(ev: Evaluation) -> dict[str, pd.DataFrame]:

@@ -127,11 +127,18 @@ def separation_lines(table: pd.DataFrame) -> list[str]:
     mean_nmf = pd.to_numeric(communities[nmf_i], errors="coerce").mean()
     lines = ["separation, SI-SDR improvement (dB, higher is better; silent estimates at the chance level): "
              + ", ".join(f"{c} GAN {communities.loc[c, gan_i]:+.1f} vs NMF {communities.loc[c, nmf_i]:+.1f}"
-                         for c in rated)
+                         + _true_mask_part(communities, c) for c in rated)
              + f"; GAN >= NMF for {len(at_least)} of {len(rated)} communities (goal: all); mean over communities "
                f"GAN {mean_gan:+.1f} vs NMF {mean_nmf:+.1f} (goal: GAN >= {SI_SDRI_GOAL_DB:+.0f})"]
     lines.append(_separation_errors_line(communities, rated))
     return lines
+
+
+def _true_mask_part(table: pd.DataFrame, community: str) -> str:
+    """' (true mask +X)': the reference's SI-SDR improvement for ``community``, when the table has it."""
+    column = f"{TRUE_MASK} {SI_SDRI}"
+    value = table.loc[community, column] if column in table else np.nan
+    return f" (true mask {value:+.1f})" if np.isfinite(value) else ""
 
 
 def _separation_errors_line(table: pd.DataFrame, rated: list[str]) -> str:
