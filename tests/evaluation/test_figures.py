@@ -35,7 +35,8 @@ TABLES = {
         {"community": ["bird", "insect", "human"], "GAN": [1e-5, 2e-5, np.nan], "NMF": [3e-5, 1e-5, np.nan],
          "GAN SI-SDR (dB)": [8.0, -2.0, np.nan], "NMF SI-SDR (dB)": [1.0, 3.0, np.nan],
          "GAN SI-SDR improvement (dB)": [5.0, 1.0, np.nan], "NMF SI-SDR improvement (dB)": [-1.0, 2.0, np.nan],
-         "true mask (reference) SI-SDR improvement (dB)": [12.0, 9.0, np.nan], "silence (reference)": [4e-5, 3e-5, np.nan]})),
+         "true mask (reference) SI-SDR improvement (dB)": [12.0, 9.0, np.nan],
+         "silence (reference)": [4e-5, 3e-5, np.nan]})),
     "classification": (figures.plot_classification, pd.DataFrame(
         {"species": [*SPECIES, "mean"], "GAN": [0.9, 0.8, 0.85], "ResNet50": [0.7, np.nan, 0.7],
          "VGG16": [np.nan] * 3})),

@@ -279,7 +279,8 @@ def separation_table(records: list[dict], communities: Palette) -> pd.DataFrame:
 
 def separation_columns() -> list[str]:
     return ["community", GAN, NMF, f"{GAN} {SI_SDR}", f"{NMF} {SI_SDR}", f"{GAN} {SI_SDRI}", f"{NMF} {SI_SDRI}",
-            f"{TRUE_MASK} {SI_SDRI}", SILENCE, f"{GAN} {ERROR}", f"{NMF} {ERROR}", f"{GAN} {FALSE_ALARM}", f"{NMF} {FALSE_ALARM}"]
+            f"{TRUE_MASK} {SI_SDRI}", SILENCE, f"{GAN} {ERROR}", f"{NMF} {ERROR}", f"{GAN} {FALSE_ALARM}",
+            f"{NMF} {FALSE_ALARM}"]
 
 
 def compute(ev: Evaluation) -> dict[str, pd.DataFrame]:
