@@ -273,6 +273,7 @@ COLUMNS = {
 
 
 SHEETS = {"frequency": ["GAN", "truth"], "denoising": ["data", "in call boxes", "all sources"],
+          "separation": ["data", "tiles"],
           "ablation": ["data", "difference", "training"]}
 
 
@@ -333,6 +334,12 @@ def test_job06_tables_hold_numbers_from_the_run(tiny_run):
     separation = read_workbook(str(root / "data" / TABLE_FILES["separation"]))
     assert separation["data"]["community"].iloc[-1] == "mean"
     assert np.isfinite(separation["data"].set_index("community").loc["bird", f"{TRUE_MASK} SI-SDR improvement (dB)"])
+    tiles = separation["tiles"]      # the means are made of the per-tile sheet's rows
+    present = tiles[tiles["present"].astype(bool)]
+    for method, column in (("GAN", "GAN SI-SDR improvement (dB)"), (TRUE_MASK, f"{TRUE_MASK} SI-SDR improvement (dB)")):
+        rows = present[(present["community"] == "bird") & (present["method"] == method)]
+        assert len(rows) > 0
+        assert separation["data"].set_index("community").loc["bird", column] == pytest.approx(rows["si_sdri"].mean())
     assert "silent estimates" in separation["about"].set_index("item").loc["counts", "value"]
     pixel = read_workbook(str(root / "data" / TABLE_FILES["pixel_f1"]))["data"]
     assert set(pixel["level"]) == {"species", "community"} and (pixel["class"] == "mean").sum() == 2

@@ -193,13 +193,16 @@ def test_summary_reads_off_the_goals_of_data04_and_data05():
         for c, gan, nmf, true in (("bird", 8.0, 2.0, 12.0), ("insect", 1.0, 3.0, 9.5))
         for m, v in (("GAN", gan), (NMF, nmf), (TRUE_MASK, true))],
         PALETTES["community"])
+    tiles = pd.DataFrame([{"tile": t, "community": "insect", "method": m, "present": True, "silent": silent}
+                          for t, m, silent in (("t1", "GAN", True), ("t2", "GAN", False), ("t1", NMF, False))])
     report = EvaluationReport(tables={"denoising": {"data": species, "in call boxes": species, "all sources": every},
-                                      "separation": {"data": separation}})
+                                      "separation": {"data": separation, "tiles": tiles}})
     text = "\n".join(summary_lines(report, EvaluationOptions()))
     assert "inside its call boxes (MSE, lower is better): GAN below every baseline and no denoise for 1 of 2 " \
            "species (goal: all) (otherwise best: B spectral subtraction); below the empty mask for 1 of 2" in text
     assert "true mask 0.0100" in text and "empty mask 0.3250" in text
     assert "GAN >= NMF for 1 of 2 communities (goal: all)" in text
-    assert "bird GAN +8.0 vs NMF +2.0 (true mask +12.0), insect GAN +1.0 vs NMF +3.0 (true mask +9.5)" in text
+    assert ("bird GAN +8.0 vs NMF +2.0 (true mask +12.0), insect GAN +1.0 vs NMF +3.0 (true mask +9.5; GAN silent on "
+            "1 of 2 tiles)") in text
     assert "mean over communities GAN +4.5 vs NMF +2.5 (goal: GAN >= +6)" in text
     assert "error re source (dB), lower is better; silence 0 dB: bird GAN -3.0 vs NMF -3.0, insect" in text

@@ -9,7 +9,7 @@ kept, with the SI-SDR rule of :mod:`util.evaluation.separation_scores`. Columns:
 scale)^2, SI-SDR and its improvement over the unprocessed mixture in dB, the error relative to the
 source's energy in dB, the MSE of silence as a reference, and the false-alarm energy each method puts into
 a community's track on the tiles where that community is absent. A last row, ``mean``, averages the
-communities.
+communities. A second sheet, ``tiles``, holds every tile's scores that the means are made of.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ ERROR = "error re source (dB)"
 FALSE_ALARM = "false alarm (% of mixture energy)"
 SILENT_ESTIMATES = "silent estimates (scored at the chance-level SI-SDR), per community: method -> tiles"
 ABSENT_TILES = "test tiles per community where it is absent (false-alarm tiles)"
+TILES_SHEET = "tiles"   # data05's second sheet: every tile's scores
 
 WHAT = {
     "table": "data05: source separation, per community and their mean: MSE between separated and true source "
@@ -73,7 +74,11 @@ WHAT = {
                      "true mask = the same under the true community mask. "
                      "Every score but the false alarm is a mean over the same tiles for every method: the test "
                      "tiles where the community is present in truth (at least 'min true pixels' pixels), silent "
-                     "estimates included. The 'mean' row is the mean over the communities with a value.",
+                     "estimates included. The 'mean' row is the mean over the communities with a value. "
+                     "Sheet 'tiles': one row per (tile, community, method) with that tile's scores (mse, si_sdr, "
+                     "si_sdri, error_db in the units above; silent: the estimate is all zero; present False: the "
+                     "community is absent and only false_alarm applies; method 'true mask (reference)' and "
+                     "'silence (reference)' are the references).",
     "columns": {
         "GAN, NMF": "waveform MSE in (full scale)^2",
         f"GAN {SI_SDR}, NMF {SI_SDR}": "scale-invariant SDR (util.metrics.si_sdr); a silent estimate (all zero, "
@@ -301,7 +306,16 @@ def compute(ev: Evaluation) -> dict[str, pd.DataFrame]:
     records = separation_records(ev.opt.root, ev.test_tiles, ev.gan_maps("community"), separator,
                                  ev.palettes, ev.opt.min_true_pixels, ev.opt.progress)
     counts.update(separation_counts(records))
-    return {"data": separation_table(records, ev.palettes["community"])}
+    return {"data": separation_table(records, ev.palettes["community"]), TILES_SHEET: tiles_sheet(records)}
+
+
+def tiles_sheet(records: list[dict]) -> pd.DataFrame:
+    """Every record, one row per (tile, community, method), in tile order: what each mean of the table is
+    made of (``present`` False rows hold only the false alarm)."""
+    frame = pd.DataFrame(records, columns=list(RECORD_FIELDS))
+    frame["present"] = frame["present"].astype(bool)
+    frame["silent"] = frame["silent"].astype("boolean")
+    return frame.sort_values(["tile", "community", "method"], kind="stable").reset_index(drop=True)
 
 
 def separation_counts(records: list[dict]) -> dict:

@@ -27,7 +27,7 @@ from util.evaluation.options import EvaluationOptions
 from util.evaluation.pixel_f1 import PIXEL_F1_GOALS
 from util.evaluation.registry import TABLES
 from util.evaluation.run import EvaluationReport
-from util.evaluation.separation import ERROR, FALSE_ALARM, NMF, SI_SDRI, SILENCE
+from util.evaluation.separation import ERROR, FALSE_ALARM, NMF, SI_SDRI, SILENCE, TILES_SHEET
 
 SI_SDRI_GOAL_DB = 6.0   # the issue's goal: the GAN's mean SI-SDR improvement over the communities, at least this
 
@@ -39,7 +39,7 @@ def summary_lines(report: EvaluationReport, opt: EvaluationOptions) -> list[str]
     goals, data06's F1, where things are."""
     makers: dict[str, Callable[[Sheets], list[str]]] = {
         "pixel_f1": lambda sheets: [_pixel_f1_line(_first(sheets))], "denoising": denoising_lines,
-        "separation": lambda sheets: separation_lines(_first(sheets)),
+        "separation": lambda sheets: separation_lines(_first(sheets), sheets.get(TILES_SHEET)),
         "classification": lambda sheets: [_classification_line(_first(sheets))],
         "ablation": lambda sheets: [_ablation_line(sheets["difference"])]}
     lines = []
@@ -113,8 +113,10 @@ def _short(label: str) -> str:
 
 # --------------------------------------------------------------------------- data05
 
-def separation_lines(table: pd.DataFrame) -> list[str]:
-    """data05: SI-SDR improvement per community against NMF's and the goal; errors and false alarms."""
+def separation_lines(table: pd.DataFrame, tiles: pd.DataFrame | None = None) -> list[str]:
+    """data05: SI-SDR improvement per community against NMF's and the goal (with the true mask's, and the
+    tiles where the GAN's estimate was silent when ``tiles``, the per-tile sheet, is given); errors and
+    false alarms."""
     table = table.set_index("community")
     communities = table.drop(index=MEAN_ROW, errors="ignore")
     gan_i, nmf_i = f"{GAN} {SI_SDRI}", f"{NMF} {SI_SDRI}"
@@ -127,18 +129,25 @@ def separation_lines(table: pd.DataFrame) -> list[str]:
     mean_nmf = pd.to_numeric(communities[nmf_i], errors="coerce").mean()
     lines = ["separation, SI-SDR improvement (dB, higher is better; silent estimates at the chance level): "
              + ", ".join(f"{c} GAN {communities.loc[c, gan_i]:+.1f} vs NMF {communities.loc[c, nmf_i]:+.1f}"
-                         + _true_mask_part(communities, c) for c in rated)
+                         + _references_part(communities, c, tiles) for c in rated)
              + f"; GAN >= NMF for {len(at_least)} of {len(rated)} communities (goal: all); mean over communities "
                f"GAN {mean_gan:+.1f} vs NMF {mean_nmf:+.1f} (goal: GAN >= {SI_SDRI_GOAL_DB:+.0f})"]
     lines.append(_separation_errors_line(communities, rated))
     return lines
 
 
-def _true_mask_part(table: pd.DataFrame, community: str) -> str:
-    """' (true mask +X)': the reference's SI-SDR improvement for ``community``, when the table has it."""
+def _references_part(table: pd.DataFrame, community: str, tiles: pd.DataFrame | None) -> str:
+    """' (true mask +X; GAN silent on k of n tiles)': the true mask's SI-SDR improvement for ``community`` when
+    the table has it, and how many of its tiles the GAN's estimate was silent on (each at the chance level)."""
     column = f"{TRUE_MASK} {SI_SDRI}"
     value = table.loc[community, column] if column in table else np.nan
-    return f" (true mask {value:+.1f})" if np.isfinite(value) else ""
+    parts = [f"true mask {value:+.1f}"] if np.isfinite(value) else []
+    if tiles is not None and len(tiles):
+        gan = tiles[(tiles["community"] == community) & (tiles["method"] == GAN) & tiles["present"].astype(bool)]
+        silent = int(gan["silent"].astype(bool).sum())
+        if silent:
+            parts.append(f"GAN silent on {silent} of {len(gan)} tiles")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _separation_errors_line(table: pd.DataFrame, rated: list[str]) -> str:
