@@ -10,7 +10,7 @@ it (``--wav DIR --outputs audio``), separates every file into one track per comm
   kept      100 <track, clip> / <clip, clip> for the clip's own community's track: the share of the real
             call that its track passes (100 = all of it, 0 = none)
   elsewhere the same for the other communities' tracks together: the call put into a wrong track
-  SI-SDR    of the own track against the clip (dB; the chance level about -10 log10(n) for a silent track)
+  SI-SDR    of the own track against the clip (dB; empty for a silent track)
   noise     100 ||track||^2 / ||mixture||^2 over the first second, noise only: the noise the own track passes
 
 Not a test, and not a detector: a measure of whether real calls survive on their track. Several
