@@ -2,7 +2,8 @@
 """job04: run a trained generator on test pairs (scores and images) or on whole recordings.
 
 Test pairs (default): every pair in <dataroot>/test_<level>_samples ->
-  <results_dir>/<name>/test_<epoch>/images/<stem>_{real_A,fake_B,real_B}.png,
+  <results_dir>/<name>/test_<epoch>/images/<stem>_{real_A,fake_B,real_B}.png (test_<epoch>_bfloat16 with
+  --precision bfloat16),
   per_image.csv and summary.csv (pixel F1 per class and mean, each with its 95 % interval from a
   bootstrap over clips (pixel_f1_lo / pixel_f1_hi, f1_<class>_lo / _hi), SSIM, LPIPS, MSE), printed too.
 Whole recordings (--wav FILE|DIR): for each recording, <results_dir>/<stem>/ gets the products of
@@ -47,7 +48,8 @@ def test_pairs(opt, generator, config) -> None:
     from util.labels.palette import load_palette
     from util.metrics import LpipsScorer
 
-    out_dir = os.path.join(opt.results_dir, opt.name, f"test_{opt.epoch_label}")
+    arithmetic = "" if opt.precision == "float32" else f"_{opt.precision}"   # float32's folder as before
+    out_dir = os.path.join(opt.results_dir, opt.name, f"test_{opt.epoch_label}{arithmetic}")
     dataset = AlignedPairDataset(split_dir(opt, "test"), config["input_nc"])
     settings = (opt.train_options or {}).get(SETTINGS_KEY)
     if settings:
@@ -56,11 +58,12 @@ def test_pairs(opt, generator, config) -> None:
     if not lpips.available:
         print(lpips.reason)
     palette = load_palette(opt.palette, opt.decode_rule).fitted(config.get("decoding"))
-    scores = score_pairs(generator_function(generator, opt.device), dataset, palette, lpips,
+    scores = score_pairs(generator_function(generator, opt.device, opt.precision), dataset, palette, lpips,
                          batch_size=opt.batch_size, image_dir=os.path.join(out_dir, "images"))
     summary = write_scores(scores, out_dir)
     interval = f"95 % interval {summary['pixel_f1_lo']:.3f}-{summary['pixel_f1_hi']:.3f}, bootstrap over clips"
-    print(f"job04: {summary['n_images']} test pairs of {summary['n_clips']} clips in {split_dir(opt, 'test')}: "
+    print(f"job04: {summary['n_images']} test pairs of {summary['n_clips']} clips in {split_dir(opt, 'test')} "
+          f"({opt.precision}): "
           f"pixel F1 {summary['pixel_f1']:.3f} ({interval}; "
           + ", ".join(f"{slug} {summary['f1_' + slug]:.3f}" for slug in palette.slugs) + "), "
           f"SSIM {summary['ssim']:.3f}, LPIPS {summary['lpips']:.3f}, MSE {summary['mse']:.4f}; written to {out_dir}")

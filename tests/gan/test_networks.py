@@ -198,3 +198,17 @@ def test_row_contrast_generator_loads_from_its_weights_alone(tmp_path, netG):
         assert torch.allclose(net.eval()(x), source(x), atol=1e-6)
         # the contrast is computed per tile: a uniformly louder tile gives the same contrast channel
         assert torch.allclose(source.row_contrast(x + 0.3)[:, 1], source.row_contrast(x)[:, 1], atol=1e-6)
+
+
+def test_bfloat16_scoring_runs_the_generator_in_bfloat16_and_stays_close_to_float32():
+    from util.gan.scoring import generator_function
+    net = _unet(ngf=8, input_nc=1).eval()
+    A = torch.rand(2, 1, 256, 256) * 2 - 1
+    exact = generator_function(net, "cpu")(A)
+    fast = generator_function(net, "cpu", "bfloat16")(A)
+    assert fast.dtype == torch.float32 and fast.shape == exact.shape == (2, 3, 256, 256)
+    difference = (fast - exact).abs()
+    assert difference.max() > 0                # bfloat16 arithmetic did run
+    assert difference.mean() < 0.02            # 0.02 of the [-1, 1] range is 2.5 grey levels
+    with pytest.raises(UserError, match="--precision 'float16'"):
+        generator_function(net, "cpu", "float16")

@@ -170,6 +170,14 @@ def test_job04_scores_every_test_pair_with_the_options_the_run_was_trained_with(
     assert float(summary["f1_bird_lo"]) <= float(summary["f1_bird"]) <= float(summary["f1_bird_hi"])
     assert "pixel F1" in result.stdout and "95 % interval" in result.stdout and "of 2 clips" in result.stdout
 
+    fast = run_job("job04_test.py", "--dataroot", dataroot, "--checkpoints_dir", str(tmp_path), "--name", "community",
+                   "--results_dir", str(tmp_path / "out"), "--gpu_ids", "-1", "--precision", "bfloat16")
+    assert fast.returncode == 0, fast.stderr
+    assert "(bfloat16)" in fast.stdout and "(float32)" in result.stdout
+    fast_summary = next(csv.DictReader(open(out.parent / "test_best_bfloat16" / "summary.csv")))   # beside, not over
+    assert abs(float(fast_summary["pixel_f1"]) - float(summary["pixel_f1"])) < 0.1
+    assert next(csv.DictReader(open(out / "summary.csv"))) == summary
+
 
 @pytest.mark.parametrize("case", ["missing_dataroot", "empty_split", "no_val_split", "not_a_checkpoint",
                                   "other_architecture", "no_cuda"])

@@ -19,6 +19,8 @@ from torch import nn
 
 from util.errors import UserError
 from util.gan import networks
+from util.gan.options import test_parser as job04_parser
+from util.gan.precision import PRECISIONS
 from util.labels.annotations import read_raven_table
 from util.labels.palette import load_palette
 from util.recording import add_recording_args, process_recording, process_recordings
@@ -31,7 +33,6 @@ from util.recording.tiling import (
     check_tile_overlap,
     count_overlapping_tiles,
 )
-from util.recording.translator import PRECISIONS
 from util.signal import spectrogram
 from util.signal.audio import StreamingISTFT, StreamingSTFT, read_audio
 from util.signal.spectrogram import (
@@ -370,9 +371,15 @@ def test_recording_flags_default_to_the_constants_of_the_code_they_configure():
     opt = parser.parse_args([])
     assert (opt.tile_overlap, opt.min_duration, opt.min_area) == (DEFAULT_TILE_OVERLAP, DEFAULT_MIN_DURATION_S,
                                                                   DEFAULT_MIN_AREA_PX)
-    assert opt.precision == PRECISIONS[0] and opt.wav is None and opt.channel is None
+    assert opt.wav is None and opt.channel is None
     assert opt.outputs == ",".join(DEFAULT_OUTPUTS) and opt.sr is None and opt.timezone == "UTC"
     assert not (opt.overwrite or opt.compile)
+
+
+def test_precision_is_one_flag_for_test_pairs_and_recordings():
+    parser = job04_parser("job04")
+    add_recording_args(parser)
+    assert parser.parse_args([]).precision == PRECISIONS[0] == "float32"
     assert parser.parse_args(["--precision", "bfloat16"]).precision == "bfloat16"
     with pytest.raises(SystemExit):
         parser.parse_args(["--precision", "float16"])

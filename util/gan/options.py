@@ -38,6 +38,7 @@ from util.gan import losses, networks
 from util.gan.dataset import PREPROCESS_MODES
 from util.gan.model import LR_POLICIES, Pix2PixConfig
 from util.gan.norms import NORMS
+from util.gan.precision import PRECISIONS
 from util.gan.tile_settings import SETTINGS_KEY, training_tile_settings
 from util.labels.palette import DECODE_RULES
 
@@ -222,6 +223,10 @@ def test_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--weights", default=None,
                         help="a generator .pth (ours or pix2pix's, e.g. species_net_G.pth) instead of --name/--epoch")
     parser.add_argument("--results_dir", default="out_img", help="where results are written")
+    parser.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS,
+                        help="float32 | bfloat16, the generator's arithmetic on test pairs and recordings alike: "
+                             "bfloat16 is about twice as fast on GPUs and on CPUs with bf16 units (much slower on "
+                             "CPUs without them); a few pixels may change class (README, Speed)")
     return parser
 
 

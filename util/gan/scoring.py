@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from util.gan.calibration import colour_distances, fit_decoding
 from util.gan.images import to_uint8_rgb
+from util.gan.precision import PRECISIONS, check_precision, precision_context
 from util.labels.palette import Palette
 from util.metrics import LpipsScorer, PixelCounts, bootstrap_pixel_f1, clip_of_stem, ssim_rgb
 from util.signal.spectrogram import write_png
@@ -117,10 +118,13 @@ def fit_pairs_decoding(generate: Callable[[torch.Tensor], torch.Tensor], dataset
     return fit_decoding(colour_distances(np.stack(fakes), palette), np.stack(truths), palette)
 
 
-def generator_function(generator: torch.nn.Module, device: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A batch-in, batch-out function around a generator in eval mode, without gradients."""
+def generator_function(generator: torch.nn.Module, device: str,
+                       precision: str = PRECISIONS[0]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A batch-in, batch-out function around a generator in eval mode, without gradients, in ``precision``."""
+    check_precision(precision)
+
     def generate(A: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
+        with torch.inference_mode(), precision_context(device, precision):
             return generator(A.to(device)).float().cpu()
     return generate
 

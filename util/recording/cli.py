@@ -16,7 +16,6 @@ from util.recording.settings import (
     RecordingSettings,
 )
 from util.recording.tiling import DEFAULT_TILE_OVERLAP
-from util.recording.translator import PRECISIONS
 
 
 def add_recording_args(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -58,9 +57,6 @@ def add_recording_args(parser: argparse.ArgumentParser) -> argparse._ArgumentGro
                             "do not show")
     group.add_argument("--overwrite", action="store_true",
                        help="re-process recordings even when their run.json says they were made with these settings")
-    group.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS,
-                       help="float32 | bfloat16, the generator's arithmetic: bfloat16 is faster on GPUs and on "
-                            "CPUs with bf16 units (much slower on CPUs without them); masks may differ at a few pixels")
     group.add_argument("--compile", action="store_true",
                        help="torch.compile the generator (first tiles wait 10-30 s; pays off from about an hour "
                             "of audio; falls back to eager if compiling fails)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -11,9 +10,9 @@ from torch import nn
 
 from util.errors import UserError
 from util.gan.images import to_signed, to_unsigned
+from util.gan.precision import PRECISIONS, check_precision, precision_context
 
 DEFAULT_BATCH_SIZE = 8                      # tiles per generator call: the fastest float32 setting measured
-PRECISIONS = ("float32", "bfloat16")        # the first is the default
 
 
 class TileTranslator:
@@ -35,8 +34,7 @@ class TileTranslator:
     def __init__(self, generator: nn.Module, device: str | torch.device = "cpu", input_nc: int | None = None,
                  compile: bool = False, channels_last: bool = True, batch_size: int = DEFAULT_BATCH_SIZE,
                  precision: str = PRECISIONS[0]):
-        if precision not in PRECISIONS:
-            raise UserError(f"--precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+        check_precision(precision)
         self.device = torch.device(device)
         self.input_nc = input_nc if input_nc is not None else _first_conv_channels(generator)
         if self.input_nc not in (1, 3):
@@ -58,17 +56,12 @@ class TileTranslator:
             x = x.expand(-1, 3, -1, -1)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), precision_context(self.device, self.precision):
             y = self._forward(x)
             if y.shape[1] < 3:
                 raise UserError(f"the generator makes {y.shape[1]}-channel images; colour labels need 3 (RGB)")
             rgb = to_unsigned(y[:n_tiles, :3])
         return rgb.cpu().numpy()
-
-    def _autocast(self):
-        if self.precision == "float32":
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.compile and self._compiled is None:
