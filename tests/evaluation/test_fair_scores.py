@@ -20,7 +20,17 @@ from util.evaluation.denoising import (
 )
 from util.evaluation.options import EvaluationOptions
 from util.evaluation.run import EvaluationReport
-from util.evaluation.separation import NMF, SILENCE, separate_tile, separation_scores, separation_table
+from util.evaluation.separation import (
+    NMF,
+    SILENCE,
+    SILENT_ESTIMATES,
+    separate_tile,
+    separation_counts,
+    separation_scores,
+    separation_table,
+    silent_estimates,
+    tiles_sheet,
+)
 from util.evaluation.separation_scores import error_db, false_alarm_percent, silent_si_sdr_db
 from util.evaluation.summary import summary_lines
 from util.labels.palette import load_palette
@@ -206,3 +216,19 @@ def test_summary_reads_off_the_goals_of_data04_and_data05():
             "1 of 2 tiles)") in text
     assert "mean over communities GAN +4.5 vs NMF +2.5 (goal: GAN >= +6)" in text
     assert "error re source (dB), lower is better; silence 0 dB: bird GAN -3.0 vs NMF -3.0, insect" in text
+
+
+def test_silent_counts_of_the_about_sheet_and_the_summary_come_from_the_same_tile_rows():
+    records = [{"tile": t, "community": c, "method": m, "present": present, "silent": silent}
+               for t, c, m, present, silent in (
+                   ("t1", "insect", "GAN", True, True), ("t2", "insect", "GAN", True, False),
+                   ("t3", "insect", "GAN", True, True), ("t1", "insect", NMF, True, False),
+                   ("t2", "insect", NMF, True, True), ("t3", "insect", NMF, True, False),
+                   ("t4", "insect", "GAN", False, None),      # absent: only a false alarm, never counted
+                   ("t1", "bird", "GAN", True, False), ("t1", "bird", NMF, True, False))]
+    tiles = tiles_sheet(records)
+    assert silent_estimates(tiles, "insect", "GAN") == (2, 3) and silent_estimates(tiles, "insect", NMF) == (1, 3)
+    assert silent_estimates(tiles, "bird", "GAN") == (0, 1) and silent_estimates(tiles, "human", "GAN") == (0, 0)
+    counts = separation_counts(records, tiles)
+    assert counts[SILENT_ESTIMATES] == {"bird": {"GAN": 0, NMF: 0}, "insect": {"GAN": 2, NMF: 1}}
+    assert counts["test tiles per community"] == {"bird": 1, "insect": 3}

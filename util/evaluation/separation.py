@@ -305,8 +305,9 @@ def compute(ev: Evaluation) -> dict[str, pd.DataFrame]:
     separator = fit_nmf(sources, background, ev.test_tiles[0].params, settings)
     records = separation_records(ev.opt.root, ev.test_tiles, ev.gan_maps("community"), separator,
                                  ev.palettes, ev.opt.min_true_pixels, ev.opt.progress)
-    counts.update(separation_counts(records))
-    return {"data": separation_table(records, ev.palettes["community"]), TILES_SHEET: tiles_sheet(records)}
+    tiles = tiles_sheet(records)
+    counts.update(separation_counts(records, tiles))
+    return {"data": separation_table(records, ev.palettes["community"]), TILES_SHEET: tiles}
 
 
 def tiles_sheet(records: list[dict]) -> pd.DataFrame:
@@ -318,18 +319,21 @@ def tiles_sheet(records: list[dict]) -> pd.DataFrame:
     return frame.sort_values(["tile", "community", "method"], kind="stable").reset_index(drop=True)
 
 
-def separation_counts(records: list[dict]) -> dict:
+def separation_counts(records: list[dict], tiles: pd.DataFrame) -> dict:
     """For the about sheet: tiles per community where it is present and where it is absent, and how many
-    of each method's estimates were silent, per community."""
+    of each method's estimates were silent, per community (from ``tiles``, the tiles sheet of ``records``)."""
     present = [r for r in records if r["present"] is True]
-    silent: dict[str, dict[str, int]] = {}
-    for r in present:
-        if r["method"] in SEPARATORS:
-            per_method = silent.setdefault(r["community"], dict.fromkeys(SEPARATORS, 0))
-            per_method[r["method"]] = per_method.get(r["method"], 0) + int(bool(r["silent"]))
-    return {"test tiles per community": tiles_per_class(present, "community"),
+    communities = tiles_per_class(present, "community")
+    return {"test tiles per community": communities,
             ABSENT_TILES: tiles_per_class([r for r in records if r["present"] is False], "community"),
-            SILENT_ESTIMATES: silent}
+            SILENT_ESTIMATES: {c: {m: silent_estimates(tiles, c, m)[0] for m in SEPARATORS} for c in communities}}
+
+
+def silent_estimates(tiles: pd.DataFrame, community: str, method: str) -> tuple[int, int]:
+    """(k, n): ``method``'s estimate was silent on k of the n tiles of the tiles sheet where ``community`` is
+    present (each such tile scores the chance-level SI-SDR)."""
+    rows = tiles[(tiles["community"] == community) & (tiles["method"] == method) & tiles["present"].astype(bool)]
+    return int(rows["silent"].astype(bool).sum()), len(rows)
 
 
 def about(ev: Evaluation) -> dict:

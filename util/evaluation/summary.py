@@ -27,7 +27,7 @@ from util.evaluation.options import EvaluationOptions
 from util.evaluation.pixel_f1 import PIXEL_F1_GOALS
 from util.evaluation.registry import TABLES
 from util.evaluation.run import EvaluationReport
-from util.evaluation.separation import ERROR, FALSE_ALARM, NMF, SI_SDRI, SILENCE, TILES_SHEET
+from util.evaluation.separation import ERROR, FALSE_ALARM, NMF, SI_SDRI, SILENCE, TILES_SHEET, silent_estimates
 
 SI_SDRI_GOAL_DB = 6.0   # the goal: the GAN's mean SI-SDR improvement over the communities, at least this
 
@@ -143,10 +143,9 @@ def _references_part(table: pd.DataFrame, community: str, tiles: pd.DataFrame | 
     value = table.loc[community, column] if column in table else np.nan
     parts = [f"true mask {value:+.1f}"] if np.isfinite(value) else []
     if tiles is not None and len(tiles):
-        gan = tiles[(tiles["community"] == community) & (tiles["method"] == GAN) & tiles["present"].astype(bool)]
-        silent = int(gan["silent"].astype(bool).sum())
+        silent, n_tiles = silent_estimates(tiles, community, GAN)
         if silent:
-            parts.append(f"GAN silent on {silent} of {len(gan)} tiles")
+            parts.append(f"GAN silent on {silent} of {n_tiles} tiles")
     return f" ({'; '.join(parts)})" if parts else ""
 
 
