@@ -36,6 +36,15 @@ def test_csv_round_trip_with_float_cells_and_empty_nan(tmp_path):
                     {"class": "insect", "share": "0.333333", "seconds": "2"}]
 
 
+def test_csv_rows_may_leave_columns_out_but_not_add_any(tmp_path):
+    path = str(tmp_path / "t.csv")
+    files.write_csv(path, ["a", "b", "c"], [{"c": True, "a": np.int64(3)}, {"b": None, "a": "x,y"}])
+    assert open(path).read() == 'a,b,c\n3,,True\n"x,y",,\n'
+    with pytest.raises(ValueError, match="t.csv: row keys not among the columns: \\['z'\\]"):
+        files.write_csv(path, ["a"], [{"a": 1, "z": 2}])
+    assert open(path).read() == 'a,b,c\n3,,True\n"x,y",,\n'    # the earlier table is left as it was
+
+
 def test_tsv_written_and_read_with_tabs(tmp_path):
     path = str(tmp_path / "a.selections.txt")
     files.write_csv(path, ["Selection", "Species"], [{"Selection": 1, "Species": "Eurasian Jay"}], delimiter="\t")

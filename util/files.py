@@ -105,19 +105,29 @@ def write_json(path: str, data: dict) -> str:
 
 def csv_cell(value):
     """A table cell: floats to 6 decimals without trailing zeros, NaN/inf as an empty cell."""
-    if isinstance(value, float) or type(value).__name__.startswith("float"):
+    kind = type(value)
+    if kind is str or kind is int:       # most cells, returned at once: a busy recording has 10 000s of rows
+        return value
+    if issubclass(kind, float) or kind.__name__.startswith("float"):   # numpy's float32 is not a float
         value = float(value)
         return "" if not math.isfinite(value) else f"{value:.6f}".rstrip("0").rstrip(".")
     return value
 
 
 def write_csv(path: str, columns: Sequence[str], rows: list[dict], delimiter: str = ",") -> str:
-    """A table with a header row, atomically (``delimiter='\\t'`` for TSV); returns ``path``."""
+    """A table with a header row, atomically (``delimiter='\\t'`` for TSV); returns ``path``.
+
+    A row may leave columns out (empty cells); a key that is not a column is an error, as with csv.DictWriter.
+    """
+    fields = list(columns)
+    known = set(fields)
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\n", delimiter=delimiter)
-    writer.writeheader()
+    writer = csv.writer(text, lineterminator="\n", delimiter=delimiter)
+    writer.writerow(fields)
     for row in rows:
-        writer.writerow({key: csv_cell(value) for key, value in row.items()})
+        if not known.issuperset(row):
+            raise ValueError(f"{path}: row keys not among the columns: {sorted(set(row) - known)}")
+        writer.writerow([csv_cell(row.get(key, "")) for key in fields])
     return write_text(path, text.getvalue())
 
 
