@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark: whole-recording inference (job04's recording mode) against a plain loop, at the paper's model size.
 
-Both sides run the same generator (U-Net 256, ngf 64, 1 channel in, 3 out, batch norm; randomly initialised
-with one seed: speed does not depend on training) over the same generated recording and write the same
-outputs: one WAV per class and the residual, labels.png, a Raven selection table, occupancy.csv and
-frequency_profile.csv.
+Both sides run the same generator (U-Net 256, ngf 64, 1 channel in, 3 out, batch norm, or with --norm tile the
+norm job03's recipe trains; randomly initialised with one seed: speed does not depend on training) over the
+same generated recording and write the same outputs: one WAV per class and the residual, labels.png, a Raven
+selection table, occupancy.csv and frequency_profile.csv.
 
   ours    util.recording.process_recording: streamed, tiles batched, overlap cross-faded, generator in eval
           mode under inference_mode (options below)
@@ -67,6 +67,7 @@ from bench_spectrogram import make_recording  # noqa: E402
 import util.recording.outputs as recording_outputs  # noqa: E402
 from util.files import write_csv  # noqa: E402
 from util.gan import networks  # noqa: E402
+from util.gan.norms import NORMS  # noqa: E402
 from util.gan.options import resolve_device  # noqa: E402
 from util.labels.annotations import write_raven_table  # noqa: E402
 from util.labels.detections import regions_from_class_map  # noqa: E402
@@ -87,9 +88,10 @@ from util.signal.spectrogram import SpecParams, pixels_to_db, spectrum_to_pixels
 PARAMS = SpecParams()
 
 
-def paper_generator(ngf: int = 64) -> torch.nn.Module:
+def paper_generator(ngf: int = 64, norm: str = "batch") -> torch.nn.Module:
+    """The U-Net 256 with random weights (seed 0); norm 'batch' as the paper, 'tile' as job03's recipe."""
     torch.manual_seed(0)
-    return networks.define_G(1, 3, ngf, "unet_256", "batch", use_dropout=True)
+    return networks.define_G(1, 3, ngf, "unet_256", norm, use_dropout=True)
 
 
 # --------------------------------------------------------------------------- the two pipelines (child processes)
@@ -112,7 +114,7 @@ class TimedTranslator(TileTranslator):
 
 
 def child_ours(path: str, out: str, options: dict) -> dict:
-    translator = TimedTranslator(paper_generator(options.pop("ngf")), options.pop("device"),
+    translator = TimedTranslator(paper_generator(options.pop("ngf"), options.pop("norm")), options.pop("device"),
                                  compile=options.pop("compile"), precision=options.pop("precision"),
                                  batch_size=options["batch_size"])
     start = time.perf_counter()
@@ -124,7 +126,7 @@ def child_ours(path: str, out: str, options: dict) -> dict:
 
 def child_plain(path: str, out: str, options: dict) -> dict:
     device = torch.device(options["device"])
-    net = paper_generator(options["ngf"]).eval().to(device)
+    net = paper_generator(options["ngf"], options["norm"]).eval().to(device)
     palette = load_palette(options["palette"])
     os.makedirs(out, exist_ok=True)
     start = time.perf_counter()
@@ -238,10 +240,10 @@ def child_trackers(path: str, out: str, options: dict) -> dict:
         RegionTracker = recording_outputs.RegionTracker
     recording_outputs.RegionTracker = tracker = timed_tracker(RegionTracker)
     palette = load_palette("community")
-    net = paper_generator(options["ngf"])
+    net = paper_generator(options["ngf"], options["norm"])
     if options["case"] == "quiet":
         net = LoudCalls(net, palette.colors[1])
-    translator = TimedTranslator(net, batch_size=options["batch_size"])
+    translator = TimedTranslator(net, batch_size=options["batch_size"], precision=options["precision"])
     start = time.perf_counter()
     result = process_recording(path, translator, palette, out, PARAMS, overwrite=True, progress=False,
                                batch_size=options["batch_size"])
@@ -263,7 +265,7 @@ def loop_recording(source: str, path: str, minutes: float) -> None:
 
 def trackers(args) -> None:
     minutes = args.minutes if args.minutes is not None else 10.0
-    options = {"ngf": args.ngf, "batch_size": args.batch_size}
+    options = {"ngf": args.ngf, "norm": args.norm, "batch_size": args.batch_size, "precision": args.precision}
     runs = {}
     with tempfile.TemporaryDirectory() as work:
         path = os.path.join(work, "loop.wav")
@@ -273,7 +275,8 @@ def trackers(args) -> None:
                 spec = json.dumps(dict(options, case=case, tracker=tracker))
                 runs[case, tracker] = run_child("trackers", path, os.path.join(work, f"{case}-{tracker}"), spec)
     print(f"job04 recording mode (tables, labels.png), {os.path.basename(args.audio)} looped to {minutes:g} min, "
-          f"community palette, U-Net 256 ngf {args.ngf} (random weights), batch {args.batch_size}; "
+          f"community palette, U-Net 256 ngf {args.ngf} {args.norm} norm (random weights), batch {args.batch_size}, "
+          f"{args.precision}; "
           f"{os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads; load average now "
           f"{os.getloadavg()[0]:.1f}")
     for case in ("quiet", "busy"):
@@ -290,9 +293,9 @@ def trackers(args) -> None:
 
 # --------------------------------------------------------------------------- generator alone
 
-def sweep(ngf: int, rounds: int, with_compile: bool) -> None:
+def sweep(ngf: int, norm: str, rounds: int, with_compile: bool) -> None:
     """ms per tile of the generator alone, variants interleaved round by round so that load hits all alike."""
-    net = paper_generator(ngf).eval()
+    net = paper_generator(ngf, norm).eval()
     variants = {}
     for batch in (1, 4, 8):
         for layout in ("contiguous", "channels_last"):
@@ -311,7 +314,8 @@ def sweep(ngf: int, rounds: int, with_compile: bool) -> None:
             run()
             wall[name].append((time.perf_counter() - start) / batch * 1e3)
             cpu[name].append((time.process_time() - start_cpu) / batch * 1e3)
-    print(f"generator alone, U-Net 256 ngf {ngf}, ms per tile over {rounds} rounds: wall best / median, and CPU "
+    print(f"generator alone, U-Net 256 ngf {ngf}, {norm} norm, ms per tile over {rounds} rounds: wall best / median, "
+          f"and CPU "
           f"time (all threads) median; {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads, "
           f"load average {os.getloadavg()[0]:.1f}")
     for name in variants:
@@ -386,10 +390,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each side; best and median are shown")
     parser.add_argument("--palette", default="species", help="species (8 classes) or community (3)")
     parser.add_argument("--ngf", type=int, default=64, help="generator width (the paper's: 64)")
+    parser.add_argument("--norm", default="batch", choices=NORMS,
+                        help="the generator's norm layers: batch (the paper's, default) or tile (job03's recipe)")
     parser.add_argument("--batch_size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--tile_overlap", type=int, default=DEFAULT_TILE_OVERLAP)
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator (ours)")
-    parser.add_argument("--precision", default="float32", help="float32 or bfloat16 (ours)")
+    parser.add_argument("--precision", default="float32", help="float32 or bfloat16 (ours; both sides of --trackers)")
     parser.add_argument("--gpu_ids", default="-1",
                         help="-1: CPU (default); 0: GPU 0 for both sides (start-up, the first batch, shown apart)")
     parser.add_argument("--sweep", action="store_true", help="time the generator alone in its variants and stop")
@@ -411,7 +417,7 @@ def main() -> None:
         print(json.dumps(figures))
         return
     if args.sweep:
-        sweep(args.ngf, args.rounds, args.sweep_compile)
+        sweep(args.ngf, args.norm, args.rounds, args.sweep_compile)
         return
     if args.seams:
         seams(args.ngf)
@@ -422,11 +428,11 @@ def main() -> None:
     args.minutes = args.minutes if args.minutes is not None else 60.0
 
     args.device = resolve_device(args.gpu_ids)
-    ours_options = {"ngf": args.ngf, "palette": args.palette, "batch_size": args.batch_size,
+    ours_options = {"ngf": args.ngf, "norm": args.norm, "palette": args.palette, "batch_size": args.batch_size,
                     "tile_overlap": args.tile_overlap, "compile": args.compile, "precision": args.precision,
                     "outputs": "tables,labels,audio", "audio_format": "float",   # what the plain loop writes
                     "device": args.device}
-    plain_options = {"ngf": args.ngf, "palette": args.palette, "device": args.device}
+    plain_options = {"ngf": args.ngf, "norm": args.norm, "palette": args.palette, "device": args.device}
     short_minutes = max(args.minutes / 6, 1)
     with tempfile.TemporaryDirectory() as work:
         long_path, short_path = os.path.join(work, "long.wav"), os.path.join(work, "short.wav")
@@ -445,7 +451,8 @@ def main() -> None:
 def report(args, ours_runs: list[dict], plain_runs: list[dict], ours_short: dict, short_minutes: float) -> None:
     load = os.getloadavg()[0]
     where = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "CPU"
-    print(f"test recording: {args.minutes:g} min at {PARAMS.sr} Hz, palette {args.palette}; U-Net 256 ngf {args.ngf}; "
+    print(f"test recording: {args.minutes:g} min at {PARAMS.sr} Hz, palette {args.palette}; U-Net 256 ngf {args.ngf}, "
+          f"{args.norm} norm; "
           f"on {where}; {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads; load average now {load:.1f}")
     ours_desc = (f"batch {args.batch_size}, overlap {args.tile_overlap}, {args.precision}"
                  f"{', compiled' if args.compile else ''}")
