@@ -71,6 +71,7 @@ def test_pairs(opt, generator, config) -> None:
 
 def recordings(opt, generator, config) -> int:
     from util.cli import AUDIO_EXTENSIONS, find_files, report_failures
+    from util.gan.precision import precision_hint
     from util.gan.tile_settings import SETTINGS_KEY, model_spec_params
     from util.labels.palette import load_palette
     from util.recording import model_info, process_recordings, settings_from_args
@@ -79,6 +80,9 @@ def recordings(opt, generator, config) -> int:
                                      opt.train_options_path or opt.weights,
                                      sr=opt.sr, n_fft=opt.n_fft, hop_length=opt.hop_length)
     print(f"job04: {note}")
+    hint = precision_hint(opt.device, opt.precision)
+    if hint and not opt.scheduler:    # a running cluster's workers may be other machines
+        print(f"job04: {hint}")
     settings = settings_from_args(opt)
     files = find_files(opt.wav, AUDIO_EXTENSIONS)
     palette = load_palette(opt.palette, opt.decode_rule).fitted(config.get("decoding"))

@@ -212,3 +212,16 @@ def test_bfloat16_scoring_runs_the_generator_in_bfloat16_and_stays_close_to_floa
     assert difference.mean() < 0.02            # 0.02 of the [-1, 1] range is 2.5 grey levels
     with pytest.raises(UserError, match="--precision 'float16'"):
         generator_function(net, "cpu", "float16")
+
+
+def test_a_float32_run_on_a_cpu_with_bf16_units_is_told_of_bfloat16(tmp_path):
+    from util.gan.precision import cpu_has_bf16_units, precision_hint
+    zen4, older = tmp_path / "zen4", tmp_path / "older"
+    zen4.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n\nprocessor\t: 1\n")
+    older.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512bw\n")
+    assert cpu_has_bf16_units(str(zen4)) and not cpu_has_bf16_units(str(older))
+    assert not cpu_has_bf16_units(str(tmp_path / "no such file"))
+    assert "--precision bfloat16" in precision_hint("cpu", "float32", str(zen4))
+    assert precision_hint("cpu", "bfloat16", str(zen4)) is None      # already asked for
+    assert precision_hint("cuda:0", "float32", str(zen4)) is None    # the GPU does the arithmetic
+    assert precision_hint("cpu", "float32", str(older)) is None

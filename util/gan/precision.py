@@ -29,3 +29,24 @@ def precision_context(device: str | torch.device, precision: str):
     if check_precision(precision) == "float32":
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
+def cpu_has_bf16_units(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16 or AMX-BF16, from Linux's CPU flags);
+    False where that cannot be read (another system)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return bool({"avx512_bf16", "amx_bf16"} & set(line.partition(":")[2].split()))
+    except OSError:
+        pass
+    return False
+
+
+def precision_hint(device: str | torch.device, precision: str, cpuinfo: str = "/proc/cpuinfo") -> str | None:
+    """One line for a float32 run on a CPU with bf16 units, where bfloat16 would be about twice as fast; else None."""
+    if precision == "float32" and torch.device(device).type == "cpu" and cpu_has_bf16_units(cpuinfo):
+        return ("this CPU has bf16 units: --precision bfloat16 runs the generator about twice as fast, "
+                "with a few pixels changing class (README, Speed)")
+    return None
