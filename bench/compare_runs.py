@@ -5,7 +5,8 @@ Reads two --results_dir folders of job04's recording mode (default outputs, tabl
 prints, over the recordings both hold:
   - the share of labels.png pixels that have the same class in both, and the painted (non-background)
     pixels of each;
-  - the detections per class in combined_detections.csv;
+  - the detections per class in combined_detections.csv, and the (recording, class) pairs whose counts
+    differ most;
   - the largest difference of time and acoustic-space occupancy (combined_occupancy.csv), with its row.
 Not a test: it prints and never fails on a difference.
 
@@ -66,6 +67,13 @@ def main() -> None:
                            "second": second.groupby("common_name").size()}).fillna(0).astype(int)
     print(f"detections: {len(first)} / {len(second)}; per class (first / second): "
           + ", ".join(f"{name} {row['first']} / {row['second']}" for name, row in counts.iterrows()))
+    per_file = pd.DataFrame({"first": first.groupby(["file", "common_name"]).size(),
+                             "second": second.groupby(["file", "common_name"]).size()}).fillna(0).astype(int)
+    changed = per_file[per_file["first"] != per_file["second"]]
+    changed = changed.loc[(changed["second"] - changed["first"]).abs().sort_values(ascending=False).index]
+    print(f"detections differ in {len(changed)} of {len(per_file)} (recording, class) pairs"
+          + "".join(f"\n  {os.path.basename(f)}, {c}: {row['first']} / {row['second']}"
+                    for (f, c), row in changed.head(10).iterrows()))
     keys = ["file", "class"]
     occupancy = pd.read_csv(os.path.join(args.first, COMBINED_OCCUPANCY)).merge(
         pd.read_csv(os.path.join(args.second, COMBINED_OCCUPANCY)), on=keys, suffixes=("_1", "_2"))
