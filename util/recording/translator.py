@@ -23,8 +23,8 @@ class TileTranslator:
     output does not depend on the others in its batch) and run under ``torch.inference_mode``. Input grey is
     scaled to [-1, 1] (pixels / 127.5 - 1) and replicated when the network wants ``input_nc`` 3.
 
-    ``precision``: 'float32' (default) or 'bfloat16' (autocast; several times faster on CPUs with AMX or
-    AVX512-BF16 and on GPUs, but a pixel near the boundary between two palette colours may change class).
+    ``precision``: 'float32' (default) or 'bfloat16' (autocast; what it costs and gains:
+    :mod:`util.gan.precision`).
     ``channels_last``: NHWC memory layout (faster for the U-Net on our CPU, float32 and bfloat16 alike, and
     on GPUs). ``compile``: ``torch.compile`` with inductor weight freezing; pays off
     on long recordings (the first call takes tens of seconds on a CPU); falls back to eager with a warning if
